@@ -1,0 +1,66 @@
+"""Deepgram's live speech-to-text protocol; independent of Home Assistant."""
+
+from .client import (
+    DEFAULT_SERVER,
+    DeepgramClient,
+    Transcript,
+    TranscriptBuilder,
+    listen_url,
+    normalize_server,
+)
+from .errors import (
+    DeepgramAuthenticationError,
+    DeepgramConnectionClosedError,
+    DeepgramConnectionError,
+    DeepgramError,
+    DeepgramHTTPError,
+    DeepgramPaymentRequiredError,
+    DeepgramProtocolError,
+    DeepgramRateLimitError,
+    DeepgramRequestRejectedError,
+    DeepgramServerError,
+)
+from .messages import (
+    ErrorMessage,
+    Metadata,
+    Results,
+    ServerMessage,
+    SpeechStarted,
+    UtteranceEnd,
+    Word,
+    parse_message,
+)
+from .models import DEFAULT_MODEL, MULTILINGUAL, SPEECH_MODELS, SpeechModel
+from .options import LiveOptions
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_SERVER",
+    "MULTILINGUAL",
+    "SPEECH_MODELS",
+    "DeepgramAuthenticationError",
+    "DeepgramClient",
+    "DeepgramConnectionClosedError",
+    "DeepgramConnectionError",
+    "DeepgramError",
+    "DeepgramHTTPError",
+    "DeepgramPaymentRequiredError",
+    "DeepgramProtocolError",
+    "DeepgramRateLimitError",
+    "DeepgramRequestRejectedError",
+    "DeepgramServerError",
+    "ErrorMessage",
+    "LiveOptions",
+    "Metadata",
+    "Results",
+    "ServerMessage",
+    "SpeechModel",
+    "SpeechStarted",
+    "Transcript",
+    "TranscriptBuilder",
+    "UtteranceEnd",
+    "Word",
+    "listen_url",
+    "normalize_server",
+    "parse_message",
+]

@@ -1,0 +1,393 @@
+"""A Deepgram live speech-to-text client on an injected aiohttp session."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
+from contextlib import aclosing, suppress
+from dataclasses import dataclass
+import json
+import logging
+from typing import Any, Final
+
+import aiohttp
+from yarl import URL
+
+from .errors import (
+    DeepgramConnectionClosedError,
+    DeepgramConnectionError,
+    DeepgramError,
+    DeepgramServerError,
+    error_for_status,
+)
+from .messages import Metadata, Results, ServerMessage, parse_message
+from .options import LiveOptions
+from .wav import WavHeaderStripper
+
+LOGGER = logging.getLogger(__name__)
+
+DEFAULT_SERVER: Final = "https://api.deepgram.com"
+LISTEN_PATH: Final = "/v1/listen"
+
+KEEPALIVE_MESSAGE: Final = json.dumps({"type": "KeepAlive"})
+CLOSE_STREAM_MESSAGE: Final = json.dumps({"type": "CloseStream"})
+FINALIZE_MESSAGE: Final = json.dumps({"type": "Finalize"})
+
+# Deepgram closes a stream after ~10 s without a frame; stay well inside that.
+KEEPALIVE_INTERVAL: Final = 4.0
+CONNECT_TIMEOUT: Final = 8.0
+# How long to wait for the final results after CloseStream.
+FINISH_TIMEOUT: Final = 5.0
+REQUEST_TIMEOUT: Final = 10.0
+# A Results message is a few kB; anything near this is not Deepgram talking.
+MAX_MESSAGE_BYTES: Final = 1024 * 1024
+MAX_RESPONSE_BYTES: Final = 256 * 1024
+
+_CLOSE_TYPES = frozenset(
+    {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED}
+)
+_NORMAL_CLOSE_CODES = frozenset({1000, 1005})
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """The outcome of a whole stream: every final segment, joined in order."""
+
+    text: str
+    request_id: str | None
+    audio_seconds: float | None
+
+
+class TranscriptBuilder:
+    """Join the final segments of a stream; keep the latest interim for partials."""
+
+    __slots__ = ("_finals", "interim", "request_id", "speech_final")
+
+    def __init__(self) -> None:
+        """Start with nothing heard."""
+        self._finals: list[str] = []
+        self.interim = ""
+        self.request_id: str | None = None
+        self.speech_final = False
+
+    def add(self, message: ServerMessage) -> bool:
+        """Take one message; return True when the text so far changed."""
+        if isinstance(message, Metadata):
+            self.request_id = self.request_id or message.request_id
+            return False
+        if not isinstance(message, Results):
+            return False
+        self.request_id = self.request_id or message.request_id
+        if not message.is_final:
+            changed = message.transcript != self.interim
+            self.interim = message.transcript
+            return changed
+        self.interim = ""
+        self.speech_final = message.speech_final and bool(self._finals or message.transcript)
+        if message.transcript:
+            self._finals.append(message.transcript)
+            return True
+        return False
+
+    @property
+    def has_finals(self) -> bool:
+        """Whether any final segment carried words."""
+        return bool(self._finals)
+
+    @property
+    def text(self) -> str:
+        """Return the final segments joined."""
+        return " ".join(self._finals)
+
+    @property
+    def partial_text(self) -> str:
+        """Return the finals plus the current interim: everything heard so far."""
+        return " ".join([*self._finals, self.interim] if self.interim else self._finals)
+
+
+def listen_url(server: str) -> URL:
+    """Return the websocket URL of the live endpoint of an http(s) or ws(s) server."""
+    url = URL(server)
+    scheme = {"https": "wss", "http": "ws"}.get(url.scheme, url.scheme)
+    return url.with_scheme(scheme).with_path(url.path.rstrip("/") + LISTEN_PATH)
+
+
+class _LiveStream:
+    """The two halves of one live request: audio up, messages down."""
+
+    def __init__(
+        self,
+        client: DeepgramClient,
+        audio: AsyncIterable[bytes],
+        options: LiveOptions,
+    ) -> None:
+        self._client = client
+        self._audio = aiter(audio)
+        self._options = options
+        self._chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._input_error: Exception | None = None
+        self._finish_timed_out = False
+        self._closed_by_client = False
+        self._last_sent = 0.0
+        self.request_id: str | None = None
+
+    async def messages(self) -> AsyncGenerator[ServerMessage]:
+        """Yield Deepgram's messages until it closes the stream; clean up on exit."""
+        tasks: list[asyncio.Task[None]] = [asyncio.create_task(self._read_audio())]
+        ws: aiohttp.ClientWebSocketResponse | None = None
+        try:
+            ws = await self._client.connect(self._options)
+            tasks.append(asyncio.create_task(self._send_audio(ws)))
+            async for message in self._receive(ws):
+                yield message
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if ws is not None and not ws.closed:
+                self._closed_by_client = True
+                await self._finish(ws)
+            with suppress(Exception):
+                aclose = getattr(self._audio, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+
+    async def _finish(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Ask Deepgram to close the stream cleanly, within a bound."""
+        with suppress(Exception):
+            await ws.send_str(CLOSE_STREAM_MESSAGE)
+        with suppress(Exception):
+            async with asyncio.timeout(self._client.finish_timeout):
+                while (await ws.receive()).type not in _CLOSE_TYPES:
+                    pass
+        await ws.close()
+
+    async def _read_audio(self) -> None:
+        """Pull audio from the caller as it comes, even while the handshake runs."""
+        strip = self._options.encoding == "linear16"
+        stripper = WavHeaderStripper() if strip else None
+        put = self._chunks.put_nowait
+        try:
+            async for chunk in self._audio:
+                if stripper is not None:
+                    chunk = stripper.feed(chunk)  # noqa: PLW2901
+                    if stripper.done:
+                        stripper = None
+                if chunk:  # An empty binary frame would end the Deepgram stream.
+                    put(chunk)
+            if stripper is not None and (rest := stripper.flush()):
+                put(rest)
+        except Exception as err:  # noqa: BLE001 - handed to the consumer below
+            self._input_error = err
+        finally:
+            put(None)
+
+    async def _send_audio(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Send queued audio in order, keep the socket alive, then end the stream."""
+        loop = asyncio.get_running_loop()
+        self._last_sent = loop.time()
+        keepalive = asyncio.create_task(self._keep_alive(ws))
+        try:
+            while (chunk := await self._chunks.get()) is not None:
+                await ws.send_bytes(chunk)
+                self._last_sent = loop.time()
+        finally:
+            keepalive.cancel()
+        if self._input_error is not None:
+            self._closed_by_client = True
+            await ws.close()
+            return
+        await ws.send_str(CLOSE_STREAM_MESSAGE)
+        await asyncio.sleep(self._client.finish_timeout)
+        self._finish_timed_out = self._closed_by_client = True
+        await ws.close()
+
+    async def _keep_alive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Send KeepAlive whenever no audio went out for the keepalive interval."""
+        loop = asyncio.get_running_loop()
+        interval = self._client.keepalive_interval
+        while True:
+            idle = loop.time() - self._last_sent
+            if idle < interval:
+                await asyncio.sleep(interval - idle)
+                continue
+            await ws.send_str(KEEPALIVE_MESSAGE)
+            self._last_sent = loop.time()
+
+    async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> AsyncIterator[ServerMessage]:
+        """Yield parsed messages; raise if the stream ended abnormally."""
+        while True:
+            msg = await ws.receive()
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                message = parse_message(msg.data)
+                if message is not None:
+                    self.request_id = self.request_id or getattr(message, "request_id", None)
+                    yield message
+            elif msg.type is aiohttp.WSMsgType.BINARY:
+                LOGGER.debug("Ignoring a binary frame of %d bytes from Deepgram", len(msg.data))
+            elif msg.type in _CLOSE_TYPES:
+                break
+            else:
+                raise DeepgramConnectionClosedError(
+                    ws.close_code, str(msg.data), request_id=self.request_id
+                )
+        self._raise_for_close(ws.close_code, msg.extra if isinstance(msg.extra, str) else "")
+
+    def _raise_for_close(self, code: int | None, reason: str) -> None:
+        """Turn how the stream ended into an exception, unless it ended well."""
+        if self._input_error is not None:
+            raise self._input_error
+        if self._finish_timed_out:
+            msg = f"Deepgram sent no close within {self._client.finish_timeout} s of CloseStream"
+            raise DeepgramConnectionError(msg, request_id=self.request_id)
+        if not self._closed_by_client and code not in _NORMAL_CLOSE_CODES:
+            raise DeepgramConnectionClosedError(code, reason, request_id=self.request_id)
+
+
+class DeepgramClient:
+    """Talks to Deepgram's live API (or a self-hosted server) with one API key."""
+
+    def __init__(  # noqa: PLR0913 - the bounds are keyword-only knobs for tests
+        self,
+        api_key: str,
+        *,
+        session: aiohttp.ClientSession,
+        server: str = DEFAULT_SERVER,
+        keepalive_interval: float = KEEPALIVE_INTERVAL,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        finish_timeout: float = FINISH_TIMEOUT,
+    ) -> None:
+        """Use `session` for every request, so the caller owns its lifetime."""
+        self._api_key = api_key
+        self._session = session
+        self.server = server.rstrip("/")
+        self.keepalive_interval = keepalive_interval
+        self.connect_timeout = connect_timeout
+        self.finish_timeout = finish_timeout
+
+    def __repr__(self) -> str:
+        """Describe the client without its key."""
+        return f"DeepgramClient(server={self.server!r})"
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Token {self._api_key}"}
+
+    async def connect(self, options: LiveOptions) -> aiohttp.ClientWebSocketResponse:
+        """Open a live stream; map every failure to a DeepgramError."""
+        url = listen_url(self.server)
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                return await self._session.ws_connect(
+                    url,
+                    params=options.query(),
+                    headers=self._headers,
+                    max_msg_size=MAX_MESSAGE_BYTES,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=self.finish_timeout),
+                )
+        except aiohttp.WSServerHandshakeError as err:
+            headers: Mapping[str, str] = err.headers or {}
+            raise error_for_status(
+                err.status,
+                "Deepgram refused the stream",
+                detail=headers.get("dg-error"),
+                request_id=headers.get("dg-request-id"),
+            ) from err
+        except TimeoutError as err:
+            msg = f"Timed out connecting to {url.host} after {self.connect_timeout} s"
+            raise DeepgramConnectionError(msg) from err
+        except (aiohttp.ClientError, OSError) as err:
+            msg = f"Cannot connect to {url.host}: {err}"
+            raise DeepgramConnectionError(msg) from err
+
+    async def stream(
+        self, audio: AsyncIterable[bytes], options: LiveOptions
+    ) -> AsyncGenerator[ServerMessage]:
+        """Stream audio as it arrives and yield every message Deepgram sends back.
+
+        Ends when Deepgram closes the stream after the audio ran out; closing the
+        iterator early closes the stream cleanly (CloseStream, then a bounded wait).
+        """
+        async with aclosing(_LiveStream(self, audio, options).messages()) as messages:
+            async for message in messages:
+                yield message
+
+    async def transcribe(self, audio: AsyncIterable[bytes], options: LiveOptions) -> Transcript:
+        """Stream audio to its end and return every final segment, joined."""
+        builder = TranscriptBuilder()
+        audio_seconds: float | None = None
+        async for message in self.stream(audio, options):
+            builder.add(message)
+            if isinstance(message, Metadata):
+                audio_seconds = message.duration
+        return Transcript(builder.text, builder.request_id, audio_seconds)
+
+    async def validate(self) -> str | None:
+        """Check the key; return the Deepgram project id, or None for a self-hosted server."""
+        status, body = await self._get("/v1/projects")
+        if status == 404:  # noqa: PLR2004 - self-hosted servers have no Manage API
+            status, body = await self._get("/v1/status")
+            if status == 200:  # noqa: PLR2004
+                return None
+        if status != 200:  # noqa: PLR2004
+            raise _http_error(status, body, "Deepgram refused the key check")
+        projects = body.get("projects") if isinstance(body, dict) else None
+        if isinstance(projects, list) and projects and isinstance(projects[0], dict):
+            project_id = projects[0].get("project_id")
+            if isinstance(project_id, str) and project_id:
+                return project_id
+        msg = "Deepgram listed no project for this key"
+        raise DeepgramServerError(msg, status=status, request_id=_request_id(body))
+
+    async def _get(self, path: str) -> tuple[int, Any]:
+        """GET a JSON document; return the status and the parsed body (or None)."""
+        url = URL(self.server + path)
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT):
+                async with self._session.get(url, headers=self._headers) as response:
+                    raw = await response.content.read(MAX_RESPONSE_BYTES)
+                    body: Any = None
+                    with suppress(ValueError):
+                        body = json.loads(raw)
+                    if not isinstance(body, dict):
+                        body = {}
+                    body.setdefault("request_id", response.headers.get("dg-request-id"))
+                    body.setdefault("dg_error", response.headers.get("dg-error"))
+                    return response.status, body
+        except TimeoutError as err:
+            msg = f"Timed out talking to {url.host} after {REQUEST_TIMEOUT} s"
+            raise DeepgramConnectionError(msg) from err
+        except (aiohttp.ClientError, OSError) as err:
+            msg = f"Cannot connect to {url.host}: {err}"
+            raise DeepgramConnectionError(msg) from err
+
+
+def _request_id(body: dict[str, Any]) -> str | None:
+    request_id = body.get("request_id")
+    return request_id if isinstance(request_id, str) else None
+
+
+def _http_error(status: int, body: dict[str, Any], message: str) -> DeepgramError:
+    detail = body.get("err_msg") or body.get("message") or body.get("dg_error")
+    return error_for_status(
+        status,
+        message,
+        detail=detail if isinstance(detail, str) else None,
+        request_id=_request_id(body),
+    )
+
+
+def normalize_server(server: str) -> str:
+    """Return a server URL the client can use, or raise ValueError saying why not.
+
+    Accepts http(s) and ws(s); a path prefix is kept for servers behind a proxy.
+    """
+    url = URL(server.strip())
+    if url.scheme not in ("http", "https", "ws", "wss") or not url.host:
+        msg = "the server URL needs http:// or https:// and a host"
+        raise ValueError(msg)
+    if url.user or url.password or url.query_string or url.fragment:
+        msg = "the server URL must not contain credentials, a query or a fragment"
+        raise ValueError(msg)
+    scheme = {"ws": "http", "wss": "https"}.get(url.scheme, url.scheme)
+    return str(url.with_scheme(scheme)).rstrip("/")

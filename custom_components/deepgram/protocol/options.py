@@ -1,0 +1,57 @@
+"""Typed options of a Deepgram live request, and their query string."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+type QueryValue = str | int | float | bool | tuple[str, ...] | None
+
+# Containerised audio carries its own format; raw PCM needs it spelled out.
+RAW_ENCODINGS = frozenset({"linear16", "linear32", "mulaw", "alaw", "opus", "speex", "g729"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveOptions:
+    """What a live transcription asks of Deepgram; `None` leaves Deepgram's default."""
+
+    model: str = "nova-3"
+    language: str | None = None
+    encoding: str | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    multichannel: bool | None = None
+    punctuate: bool | None = None
+    smart_format: bool | None = None
+    numerals: bool | None = None
+    profanity_filter: bool | None = None
+    filler_words: bool | None = None
+    dictation: bool | None = None
+    diarize: bool | None = None
+    interim_results: bool | None = None
+    # Milliseconds of silence that end an utterance, or False to turn endpointing off.
+    endpointing: int | bool | None = None
+    utterance_end_ms: int | None = None
+    vad_events: bool | None = None
+    no_delay: bool | None = None
+    mip_opt_out: bool | None = None
+    redact: tuple[str, ...] = ()
+    keyterm: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    search: tuple[str, ...] = ()
+    tag: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
+    version: str | None = None
+
+    def query(self) -> list[tuple[str, str]]:
+        """Return the query parameters: booleans as true/false, lists as repeated keys."""
+        params: list[tuple[str, str]] = []
+        for field in fields(self):
+            value: QueryValue = getattr(self, field.name)
+            if isinstance(value, tuple):
+                params.extend((field.name, item) for item in value)
+            elif isinstance(value, bool):
+                params.append((field.name, "true" if value else "false"))
+            elif value is not None:
+                params.append((field.name, str(value)))
+        return params

@@ -1,0 +1,75 @@
+"""Shared fixtures: the local Deepgram server, a client on it, and a config entry."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+
+import aiohttp
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.deepgram.const import (
+    CONF_LANGUAGE,
+    CONF_MODEL,
+    CONF_PROJECT_ID,
+    CONF_SERVER,
+    DOMAIN,
+)
+from custom_components.deepgram.protocol import DeepgramClient
+from homeassistant.const import CONF_API_KEY
+
+from .deepgram_server import DeepgramTestServer
+
+API_KEY = "dg-test-key-4f1c9a"
+PROJECT_ID = "3f7c2a9e-5b1d-4c8e-9a6f-0d2e4b6c8a10"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generator[None]:
+    """Let Home Assistant load the integration from custom_components/."""
+    return
+
+
+@pytest.fixture
+async def deepgram_server(socket_enabled: None) -> AsyncGenerator[DeepgramTestServer]:
+    """Run the local Deepgram server on 127.0.0.1 for one test."""
+    server = DeepgramTestServer(api_keys={API_KEY}, project_id=PROJECT_ID)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def session(socket_enabled: None) -> AsyncGenerator[aiohttp.ClientSession]:
+    """Give the client an aiohttp session, as Home Assistant would."""
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
+
+
+@pytest.fixture
+def client(deepgram_server: DeepgramTestServer, session: aiohttp.ClientSession) -> DeepgramClient:
+    """Return a client of the local server with short bounds, so failures show fast."""
+    return DeepgramClient(
+        API_KEY,
+        session=session,
+        server=deepgram_server.url,
+        keepalive_interval=0.2,
+        connect_timeout=2.0,
+        finish_timeout=1.0,
+    )
+
+
+@pytest.fixture
+def mock_config_entry(deepgram_server: DeepgramTestServer) -> MockConfigEntry:
+    """Return an entry for Nova-3 in English on the local server."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Deepgram Nova-3 (English)",
+        unique_id=f"{PROJECT_ID}_nova-3_en",
+        data={
+            CONF_API_KEY: API_KEY,
+            CONF_SERVER: deepgram_server.url,
+            CONF_PROJECT_ID: PROJECT_ID,
+        },
+        options={CONF_MODEL: "nova-3", CONF_LANGUAGE: "en"},
+    )
