@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Iterable
+import dataclasses
 import json
 import socket
 import time
@@ -34,7 +34,9 @@ PHRASE = "turn on the kitchen light"
 PCM = LiveOptions(model="nova-3", language="en", encoding="linear16", sample_rate=16000, channels=1)
 
 
-async def feed(chunks: Iterable[bytes], *, pause_after: int = -1, pause: float = 0.0) -> AsyncIterator[bytes]:
+async def feed(
+    chunks: Iterable[bytes], *, pause_after: int = -1, pause: float = 0.0
+) -> AsyncIterator[bytes]:
     """Yield chunks with no delay, optionally stalling once."""
     for index, chunk in enumerate(chunks):
         yield chunk
@@ -169,10 +171,11 @@ async def test_every_final_segment_is_joined(
     )
     deepgram_server.utterances.append(long_command)
     chunks = speech_chunks(long_command)
-    finals: list[Results] = []
-    async for message in client.stream(feed(chunks), replace_endpointing(False)):
-        if isinstance(message, Results) and message.is_final and message.transcript:
-            finals.append(message)
+    finals = [
+        message
+        async for message in client.stream(feed(chunks), replace_endpointing(False))
+        if isinstance(message, Results) and message.is_final and message.transcript
+    ]
     assert len(finals) >= 2
     assert " ".join(final.transcript for final in finals) == long_command
 
@@ -266,7 +269,9 @@ async def test_language_the_model_lacks_is_rejected_with_deepgrams_reason(
     client: DeepgramClient,
 ) -> None:
     """Deepgram's dg-error text reaches the caller."""
-    options = LiveOptions(model="nova-2-meeting", language="de", encoding="linear16", sample_rate=16000)
+    options = LiveOptions(
+        model="nova-2-meeting", language="de", encoding="linear16", sample_rate=16000
+    )
     with pytest.raises(DeepgramRequestRejectedError) as caught:
         await client.transcribe(feed(speech_chunks()), options)
     assert caught.value.status == 400
@@ -313,12 +318,20 @@ async def test_abnormal_close_keeps_earlier_results(
     """A 1011 mid-stream raises with the reason, after the finals that came before it."""
     deepgram_server.utterances.extend(["turn on the light", "and the fan"])
     audio = synthesize("turn on the light", trailing_silence=1.0) + synthesize("and the fan")
-    deepgram_server.close_mid_stream = (2.5, 1011, "Deepgram had an internal error. See https://dpgr.am/net0000")
+    deepgram_server.close_mid_stream = (
+        2.5,
+        1011,
+        "Deepgram had an internal error. See https://dpgr.am/net0000",
+    )
     finals: list[str] = []
-    with pytest.raises(DeepgramConnectionClosedError) as caught:
+
+    async def collect_finals() -> None:
         async for message in client.stream(feed(chunked(audio, 640)), replace_endpointing(300)):
             if isinstance(message, Results) and message.is_final and message.transcript:
-                finals.append(message.transcript)
+                finals.append(message.transcript)  # noqa: PERF401 - kept up to the error
+
+    with pytest.raises(DeepgramConnectionClosedError) as caught:
+        await collect_finals()
     assert finals == ["turn on the light"]
     assert caught.value.code == 1011
     assert "net0000" in caught.value.reason
@@ -373,3 +386,28 @@ async def test_validate_reports_server_errors(
     deepgram_server.handshake_status = status
     with pytest.raises(DeepgramServerError):
         await client.validate()
+
+
+async def test_oversized_frame_ends_the_stream_with_a_bounded_error(
+    client: DeepgramClient, deepgram_server: DeepgramTestServer
+) -> None:
+    """A frame far beyond any Deepgram message is refused, not buffered."""
+    deepgram_server.inject_frames.append("x" * (2 * 1024 * 1024))
+    with pytest.raises(DeepgramConnectionClosedError) as caught:
+        await client.transcribe(feed(speech_chunks()), PCM)
+    assert caught.value.code == 1009
+
+
+async def test_validate_without_a_project_is_a_server_error(
+    client: DeepgramClient, deepgram_server: DeepgramTestServer
+) -> None:
+    """A key that lists no project cannot be used for a stable entry id."""
+    deepgram_server.project_id = ""
+    with pytest.raises(DeepgramServerError, match="no project"):
+        await client.validate()
+
+
+def test_client_repr_hides_the_key(client: DeepgramClient) -> None:
+    """The key never shows in a repr, which may end up in a log."""
+    assert API_KEY not in repr(client)
+    assert client.server in repr(client)

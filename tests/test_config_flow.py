@@ -117,7 +117,9 @@ async def test_errors_show_in_the_form_and_the_flow_recovers(
         result["flow_id"], user_input(deepgram_server.url)
     )
     assert result["step_id"] == "language"
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_LANGUAGE: "en"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LANGUAGE: "en"}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 

@@ -256,7 +256,9 @@ def _wav(pcm: bytes, *, extra_chunk: bytes = b"") -> bytes:
         wav.writeframes(pcm)
     data = buffer.getvalue()
     if extra_chunk:  # A LIST chunk before "data", as many recorders write.
-        data = data[:36] + b"LIST" + len(extra_chunk).to_bytes(4, "little") + extra_chunk + data[36:]
+        data = (
+            data[:36] + b"LIST" + len(extra_chunk).to_bytes(4, "little") + extra_chunk + data[36:]
+        )
     return data
 
 
@@ -269,9 +271,7 @@ def test_wav_header_is_stripped_however_the_stream_is_split(
     pcm = bytes(range(256)) * 8
     data = _wav(pcm, extra_chunk=extra_chunk)
     stripper = WavHeaderStripper()
-    out = b"".join(
-        stripper.feed(data[i : i + chunk_size]) for i in range(0, len(data), chunk_size)
-    )
+    out = b"".join(stripper.feed(data[i : i + chunk_size]) for i in range(0, len(data), chunk_size))
     assert out + stripper.flush() == pcm
 
 

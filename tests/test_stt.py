@@ -20,7 +20,7 @@ from homeassistant.components.assist_pipeline import (
     async_create_default_pipeline,
     async_pipeline_from_audio_stream,
 )
-from homeassistant.components.assist_pipeline.vad import AudioSettings
+from homeassistant.components.assist_pipeline.pipeline import AudioSettings
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -303,6 +303,7 @@ async def test_voice_pipeline_uses_the_entity(
     vad: bool,
 ) -> None:
     """An Assist pipeline hears the command through Deepgram."""
+    assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "assist_pipeline", {})
     pipeline = await async_create_default_pipeline(
         hass, stt_engine_id=ENTITY_ID, tts_engine_id=None, pipeline_name="Deepgram"

@@ -7,6 +7,8 @@ from contextlib import aclosing
 import time
 from typing import Any
 
+import aiohttp
+
 from homeassistant.components import stt
 from homeassistant.components.stt import (
     AudioBitRates,
@@ -64,6 +66,17 @@ def live_options(metadata: SpeechMetadata, *, model: str, language: str) -> Live
         sample_rate=int(metadata.sample_rate),
         channels=int(metadata.channel),
     )
+
+
+def audio_chunks(stream: AsyncIterable[bytes]) -> AsyncIterable[bytes]:
+    """Read an HTTP upload in fixed chunks instead of lines.
+
+    Before 2026.9, Home Assistant hands `/api/stt` uploads over as the request body,
+    whose iterator splits at newline bytes and fails on long digital silence.
+    """
+    if isinstance(stream, aiohttp.StreamReader):
+        return stream.iter_chunked(4096)
+    return stream
 
 
 class DeepgramSpeechToTextEntity(SpeechToTextEntity):
@@ -143,7 +156,7 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         started = time.monotonic()
         result = SpeechResult(None, SpeechResultState.ERROR)
         try:
-            async with aclosing(data.client.stream(stream, options)) as messages:
+            async with aclosing(data.client.stream(audio_chunks(stream), options)) as messages:
                 async for message in messages:
                     if transcript.add(message) and PartialSpeechResult is not None:
                         yield PartialSpeechResult(transcript.partial_text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Mapping
 from contextlib import aclosing, suppress
 from dataclasses import dataclass
 import json
@@ -38,7 +38,6 @@ KEEPALIVE_INTERVAL: Final = 4.0
 CONNECT_TIMEOUT: Final = 8.0
 # How long to wait for the final results after CloseStream.
 FINISH_TIMEOUT: Final = 5.0
-REQUEST_TIMEOUT: Final = 10.0
 # A Results message is a few kB; anything near this is not Deepgram talking.
 MAX_MESSAGE_BYTES: Final = 1024 * 1024
 MAX_RESPONSE_BYTES: Final = 256 * 1024
@@ -138,8 +137,9 @@ class _LiveStream:
         try:
             ws = await self._client.connect(self._options)
             tasks.append(asyncio.create_task(self._send_audio(ws)))
-            async for message in self._receive(ws):
-                yield message
+            async with aclosing(self._receive(ws)) as received:
+                async for message in received:
+                    yield message
         finally:
             for task in tasks:
                 task.cancel()
@@ -193,13 +193,12 @@ class _LiveStream:
                 self._last_sent = loop.time()
         finally:
             keepalive.cancel()
-        if self._input_error is not None:
-            self._closed_by_client = True
-            await ws.close()
-            return
-        await ws.send_str(CLOSE_STREAM_MESSAGE)
-        await asyncio.sleep(self._client.finish_timeout)
-        self._finish_timed_out = self._closed_by_client = True
+        if self._input_error is None:
+            await ws.send_str(CLOSE_STREAM_MESSAGE)
+            # Deepgram answers with the last results and closes; bound the wait.
+            await asyncio.sleep(self._client.finish_timeout)
+            self._finish_timed_out = True
+        self._closed_by_client = True
         await ws.close()
 
     async def _keep_alive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -214,7 +213,7 @@ class _LiveStream:
             await ws.send_str(KEEPALIVE_MESSAGE)
             self._last_sent = loop.time()
 
-    async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> AsyncIterator[ServerMessage]:
+    async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> AsyncGenerator[ServerMessage]:
         """Yield parsed messages; raise if the stream ended abnormally."""
         while True:
             msg = await ws.receive()
@@ -343,7 +342,7 @@ class DeepgramClient:
         """GET a JSON document; return the status and the parsed body (or None)."""
         url = URL(self.server + path)
         try:
-            async with asyncio.timeout(REQUEST_TIMEOUT):
+            async with asyncio.timeout(self.connect_timeout):
                 async with self._session.get(url, headers=self._headers) as response:
                     raw = await response.content.read(MAX_RESPONSE_BYTES)
                     body: Any = None
@@ -355,7 +354,7 @@ class DeepgramClient:
                     body.setdefault("dg_error", response.headers.get("dg-error"))
                     return response.status, body
         except TimeoutError as err:
-            msg = f"Timed out talking to {url.host} after {REQUEST_TIMEOUT} s"
+            msg = f"Timed out talking to {url.host} after {self.connect_timeout} s"
             raise DeepgramConnectionError(msg) from err
         except (aiohttp.ClientError, OSError) as err:
             msg = f"Cannot connect to {url.host}: {err}"
