@@ -1,0 +1,23 @@
+"""A local, protocol-faithful Deepgram server for the tests, a dev instance and benchmarks."""
+
+from .server import (
+    NET0001_REASON,
+    DeepgramHTTPError,
+    DeepgramTestServer,
+    ListenParams,
+    RecordedSession,
+    parse_listen_query,
+)
+from .transcriber import AudioMeter, Transcriber, TranscriberConfig
+
+__all__ = [
+    "NET0001_REASON",
+    "AudioMeter",
+    "DeepgramHTTPError",
+    "DeepgramTestServer",
+    "ListenParams",
+    "RecordedSession",
+    "Transcriber",
+    "TranscriberConfig",
+    "parse_listen_query",
+]

@@ -1,0 +1,77 @@
+"""Run the local Deepgram server: `python -m tests.deepgram_server --port 8080`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+
+from .server import DEFAULT_PROJECT_ID, HOST, DeepgramTestServer
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.deepgram_server",
+        description="A local Deepgram live speech-to-text server that transcribes by a script.",
+    )
+    parser.add_argument("--host", default=HOST, help="address to bind (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8080, help="port (default: %(default)s)")
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="accept this key (repeatable); without it any non-empty key is accepted",
+    )
+    parser.add_argument(
+        "--project-id", default=DEFAULT_PROJECT_ID, help="project id that /v1/projects returns"
+    )
+    parser.add_argument(
+        "--self-hosted", action="store_true", help="act as a self-hosted server (no auth)"
+    )
+    parser.add_argument(
+        "--idle-timeout", type=float, default=10.0, help="seconds before NET-0001 (default: 10)"
+    )
+    parser.add_argument(
+        "--utterance",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="scripted transcript of the next utterance (repeatable); "
+        "without it each utterance is described",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log at debug level")
+    return parser.parse_args(argv)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    server = DeepgramTestServer(
+        args.api_keys,
+        project_id=args.project_id,
+        self_hosted=args.self_hosted,
+        idle_timeout=args.idle_timeout,
+        host=args.host,
+        port=args.port,
+    )
+    server.utterances.extend(args.utterance)
+    await server.start()
+    print(f"Local Deepgram server on {server.url} (Ctrl-C to stop)", flush=True)  # noqa: T201
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until interrupted."""
+    args = _arguments(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
