@@ -411,3 +411,15 @@ def test_client_repr_hides_the_key(client: DeepgramClient) -> None:
     """The key never shows in a repr, which may end up in a log."""
     assert API_KEY not in repr(client)
     assert client.server in repr(client)
+
+
+async def test_close_before_any_message_still_names_the_request(
+    client: DeepgramClient, deepgram_server: DeepgramTestServer
+) -> None:
+    """The request id comes from the upgrade response when no message carried one."""
+    deepgram_server.close_mid_stream = (0.1, 1008, "DATA-0000")
+    with pytest.raises(DeepgramConnectionClosedError) as caught:
+        await client.transcribe(feed(speech_chunks()), PCM)
+    assert caught.value.code == 1008
+    assert caught.value.request_id == deepgram_server.sessions[0].request_id
+    assert deepgram_server.sessions[0].request_id in str(caught.value)

@@ -104,6 +104,17 @@ class TranscriptBuilder:
         return " ".join([*self._finals, self.interim] if self.interim else self._finals)
 
 
+def handshake_request_id(ws: aiohttp.ClientWebSocketResponse) -> str | None:
+    """Return the `dg-request-id` of the upgrade response, which support asks for.
+
+    aiohttp keeps the upgrade response private; without it, the id comes from
+    the first message instead.
+    """
+    headers = getattr(getattr(ws, "_response", None), "headers", None)
+    request_id = headers.get("dg-request-id") if headers is not None else None
+    return request_id if isinstance(request_id, str) else None
+
+
 def listen_url(server: str) -> URL:
     """Return the websocket URL of the live endpoint of an http(s) or ws(s) server."""
     url = URL(server)
@@ -136,6 +147,7 @@ class _LiveStream:
         ws: aiohttp.ClientWebSocketResponse | None = None
         try:
             ws = await self._client.connect(self._options)
+            self.request_id = handshake_request_id(ws)
             tasks.append(asyncio.create_task(self._send_audio(ws)))
             async with aclosing(self._receive(ws)) as received:
                 async for message in received:
