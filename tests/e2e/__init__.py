@@ -1,0 +1,1 @@
+"""End-to-end tests: a real `hass` process, driven over HTTP and websockets like a user."""

@@ -1,0 +1,65 @@
+"""A real Home Assistant with the integration and the local Deepgram server, per test module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import importlib.util
+import os
+
+import pytest
+import pytest_socket
+
+from .harness import HomeAssistant, LocalDeepgram, running
+
+API_KEY = "e2e-deepgram-key"
+WRONG_API_KEY = "not-a-deepgram-key"
+UTTERANCE = "turn on the kitchen lights"
+
+
+def allow_sockets() -> None:
+    """Let a module fixture talk to 127.0.0.1.
+
+    The Home Assistant test plugin blocks sockets before each test, and module
+    fixtures are set up before a test's `socket_enabled` fixture lifts that. Only
+    127.0.0.1 stays reachable, as for every test.
+    """
+    pytest_socket.enable_socket()
+
+
+def _require_frontend() -> None:
+    """A real `hass` needs the frontend package; without it HA starts in recovery mode."""
+    if importlib.util.find_spec("hass_frontend") is not None:
+        return
+    reason = (
+        "the end-to-end tests need home-assistant-frontend (requirements_dev.txt): "
+        "run scripts/setup --dev"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def instance(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[HomeAssistant, LocalDeepgram]]:
+    """Start the local Deepgram server and an onboarded Home Assistant; stop both after."""
+    _require_frontend()
+    allow_sockets()
+    # Every utterance of every stream gets the same words, whatever order the tests run in.
+    with running(
+        tmp_path_factory.mktemp("e2e"), api_keys=[API_KEY], utterances=[UTTERANCE] * 20
+    ) as processes:
+        yield processes
+
+
+@pytest.fixture(scope="module")
+def home_assistant(instance: tuple[HomeAssistant, LocalDeepgram]) -> HomeAssistant:
+    """Return the running, onboarded Home Assistant."""
+    return instance[0]
+
+
+@pytest.fixture(scope="module")
+def deepgram_url(instance: tuple[HomeAssistant, LocalDeepgram]) -> str:
+    """Return the base URL of the local Deepgram server."""
+    return instance[1].url

@@ -1,0 +1,242 @@
+"""A real Home Assistant, driven like a user: onboarding, config flow, Assist, the STT API.
+
+The module starts `hass` (not the pytest `hass` fixture) and the local Deepgram server as
+processes on free ports, with a configuration directory of its own, and stops both at the
+end. The tests talk to it only over its public REST and websocket APIs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.speech import chunk_bytes, chunked, synthesize, wav_file
+
+from .conftest import API_KEY, UTTERANCE, WRONG_API_KEY, allow_sockets
+from .harness import HomeAssistant
+
+SAMPLE_RATE = 16000
+RUN_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFlowRun:
+    """What the config flow answered at each step, and what it created."""
+
+    answers: list[dict[str, Any]]
+    entity_id: str
+
+
+@pytest.fixture(scope="module")
+def speech() -> bytes:
+    """Return the test utterance as 16 kHz mono PCM, spoken by espeak-ng."""
+    return synthesize(UTTERANCE, sample_rate=SAMPLE_RATE, channels=1)
+
+
+@pytest.fixture(scope="module")
+def config_flow(home_assistant: HomeAssistant, deepgram_url: str) -> ConfigFlowRun:
+    """Add the integration through the config-flow REST API: a wrong key first, then the key."""
+    allow_sockets()
+    answers: list[dict[str, Any]] = []
+
+    def answer(path: str, data: dict[str, Any]) -> dict[str, Any]:
+        response = home_assistant.request("POST", path, data)
+        assert response.status == 200, response.body
+        answers.append(response.body)
+        return response.body
+
+    started = answer(
+        "/api/config/config_entries/flow",
+        {"handler": "deepgram", "show_advanced_options": False},
+    )
+    flow = f"/api/config/config_entries/flow/{started['flow_id']}"
+    for key in (WRONG_API_KEY, API_KEY):
+        answer(flow, {"api_key": key, "model": "nova-3", "advanced": {"server": deepgram_url}})
+    answer(flow, {"language": "en"})
+
+    states = home_assistant.request("GET", "/api/states")
+    stt_entities = [
+        state["entity_id"] for state in states.body if state["entity_id"].startswith("stt.")
+    ]
+    assert len(stt_entities) == 1, stt_entities
+    return ConfigFlowRun(answers, stt_entities[0])
+
+
+def test_onboarding_leaves_a_working_owner_login(
+    home_assistant: HomeAssistant, socket_enabled: None
+) -> None:
+    """Every onboarding step is done, and the owner's token works on the REST API."""
+    assert home_assistant.onboarding_steps() == {
+        "user": True,
+        "core_config": True,
+        "analytics": True,
+        "integration": True,
+    }
+    api = home_assistant.request("GET", "/api/")
+    assert api.status == 200
+    assert api.body == {"message": "API running."}
+    assert "deepgram" not in home_assistant.request("GET", "/api/config").body["components"]
+
+
+def test_config_flow_refuses_a_wrong_key_then_adds_the_entity(
+    home_assistant: HomeAssistant, config_flow: ConfigFlowRun, socket_enabled: None
+) -> None:
+    """The key is checked with the server; the entry loads and its STT entity appears."""
+    started, refused, language, created = config_flow.answers
+    assert started["type"] == "form"
+    assert started["step_id"] == "user"
+    assert started["errors"] == {}
+    assert [field["name"] for field in started["data_schema"]] == ["api_key", "model", "advanced"]
+
+    assert refused["type"] == "form"
+    assert refused["step_id"] == "user"
+    assert refused["errors"] == {"base": "invalid_auth"}
+
+    assert language["type"] == "form"
+    assert language["step_id"] == "language"
+    assert language["description_placeholders"] == {"model": "Nova-3"}
+
+    assert created["type"] == "create_entry"
+    assert created["title"] == "Deepgram Nova-3 (English)"
+
+    entries = home_assistant.request("GET", "/api/config/config_entries/entry?domain=deepgram")
+    assert [(entry["title"], entry["state"]) for entry in entries.body] == [
+        ("Deepgram Nova-3 (English)", "loaded")
+    ]
+    assert config_flow.entity_id == "stt.deepgram_nova_3_english"
+    capabilities = home_assistant.request("GET", f"/api/stt/{config_flow.entity_id}")
+    assert capabilities.status == 200
+    assert "en" in capabilities.body["languages"]
+    assert "deepgram" in home_assistant.request("GET", "/api/config").body["components"]
+
+
+class Websocket:
+    """Home Assistant's websocket API, authenticated, with numbered commands."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self._id = 0
+
+    @classmethod
+    async def connect(
+        cls, session: aiohttp.ClientSession, home_assistant: HomeAssistant
+    ) -> Websocket:
+        ws = await session.ws_connect(f"{home_assistant.url}/api/websocket")
+        assert (await ws.receive_json())["type"] == "auth_required"
+        await ws.send_json({"type": "auth", "access_token": home_assistant.access_token})
+        assert (await ws.receive_json())["type"] == "auth_ok"
+        return cls(ws)
+
+    async def send(self, message: dict[str, Any]) -> int:
+        self._id += 1
+        await self.ws.send_json({"id": self._id, **message})
+        return self._id
+
+    async def command(self, message: dict[str, Any]) -> Any:
+        command_id = await self.send(message)
+        reply = await self.ws.receive_json()
+        assert reply["id"] == command_id
+        assert reply["success"], reply
+        return reply["result"]
+
+
+async def test_assist_pipeline_streams_speech_over_the_websocket_api(
+    home_assistant: HomeAssistant,
+    config_flow: ConfigFlowRun,
+    speech: bytes,
+    socket_enabled: None,
+) -> None:
+    """Create a pipeline with the entity, then run it with audio over the binary handler."""
+    async with aiohttp.ClientSession() as session, asyncio.timeout(RUN_TIMEOUT):
+        api = await Websocket.connect(session, home_assistant)
+        pipeline = await api.command(
+            {
+                "type": "assist_pipeline/pipeline/create",
+                "name": "Deepgram",
+                "language": "en",
+                "conversation_engine": "conversation.home_assistant",
+                "conversation_language": "en",
+                "stt_engine": config_flow.entity_id,
+                "stt_language": "en",
+                "tts_engine": None,
+                "tts_language": None,
+                "tts_voice": None,
+                "wake_word_entity": None,
+                "wake_word_id": None,
+            }
+        )
+        assert pipeline["stt_engine"] == config_flow.entity_id
+        listed = await api.command({"type": "assist_pipeline/pipeline/list"})
+        assert pipeline["id"] in [item["id"] for item in listed["pipelines"]]
+
+        run_id = await api.send(
+            {
+                "type": "assist_pipeline/run",
+                "start_stage": "stt",
+                "end_stage": "stt",
+                "input": {"sample_rate": SAMPLE_RATE},
+                "pipeline": pipeline["id"],
+                "timeout": RUN_TIMEOUT,
+            }
+        )
+        result = await api.ws.receive_json()
+        assert result == {"id": run_id, "type": "result", "success": True, "result": None}
+
+        events: list[dict[str, Any]] = []
+        run_start = await api.ws.receive_json()
+        events.append(run_start["event"])
+        handler_id = run_start["event"]["data"]["runner_data"]["stt_binary_handler_id"]
+        prefix = bytes([handler_id])
+        for chunk in chunked(speech, chunk_bytes(SAMPLE_RATE, 1)):
+            await api.ws.send_bytes(prefix + chunk)
+        await api.ws.send_bytes(prefix)  # End of audio.
+        while events[-1]["type"] not in {"run-end", "error"}:
+            message = await api.ws.receive_json()
+            assert message["id"] == run_id
+            events.append(message["event"])
+
+    assert [event["type"] for event in events] == [
+        "run-start",
+        "stt-start",
+        "stt-vad-start",
+        "stt-vad-end",
+        "stt-end",
+        "run-end",
+    ]
+    stt_start = events[1]["data"]
+    assert stt_start["engine"] == config_flow.entity_id
+    assert stt_start["metadata"]["sample_rate"] == SAMPLE_RATE
+    assert events[4]["data"] == {"stt_output": {"text": UTTERANCE}}
+
+
+def test_stt_http_api_transcribes_a_wav_upload(
+    home_assistant: HomeAssistant,
+    config_flow: ConfigFlowRun,
+    speech: bytes,
+    socket_enabled: None,
+) -> None:
+    """POST /api/stt/<entity> with a WAV file returns the transcript."""
+    response = home_assistant.request(
+        "POST",
+        f"/api/stt/{config_flow.entity_id}",
+        body=wav_file(speech, SAMPLE_RATE, 1),
+        headers={
+            "X-Speech-Content": (
+                f"format=wav; codec=pcm; sample_rate={SAMPLE_RATE}; "
+                "bit_rate=16; channel=1; language=en"
+            )
+        },
+    )
+    assert response.status == 200, response.body
+    assert response.body == {"text": UTTERANCE, "result": "success"}
+
+
+def test_the_integration_logged_no_error(
+    home_assistant: HomeAssistant, config_flow: ConfigFlowRun
+) -> None:
+    """Nothing above made the integration log an error (the wrong key is a form error)."""
+    assert home_assistant.log_errors() == []
