@@ -47,9 +47,11 @@ async def session(socket_enabled: None) -> AsyncGenerator[aiohttp.ClientSession]
 
 
 @pytest.fixture
-def client(deepgram_server: DeepgramTestServer, session: aiohttp.ClientSession) -> DeepgramClient:
+async def client(
+    deepgram_server: DeepgramTestServer, session: aiohttp.ClientSession
+) -> AsyncGenerator[DeepgramClient]:
     """Return a client of the local server with short bounds, so failures show fast."""
-    return DeepgramClient(
+    deepgram_client = DeepgramClient(
         API_KEY,
         session=session,
         server=deepgram_server.url,
@@ -57,6 +59,8 @@ def client(deepgram_server: DeepgramTestServer, session: aiohttp.ClientSession) 
         connect_timeout=2.0,
         finish_timeout=1.0,
     )
+    yield deepgram_client
+    await deepgram_client.close()
 
 
 @pytest.fixture

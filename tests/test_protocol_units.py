@@ -225,6 +225,7 @@ def test_transcript_joins_every_final_segment() -> None:
     assert builder.add(_results("turn on", final=False))
     assert builder.partial_text == "turn on"
     assert builder.add(_results("turn on the", final=True))
+    assert not builder.add(_results("", final=False))
     assert not builder.add(_results("", final=True))
     assert builder.add(_results("kitchen", final=False))
     assert builder.partial_text == "turn on the kitchen"
@@ -233,7 +234,8 @@ def test_transcript_joins_every_final_segment() -> None:
     assert not builder.add(Metadata("req", 3.0, 1))
     assert not builder.add(SpeechStarted(0.1, (0, 1)))
     assert builder.text == "turn on the kitchen light"
-    assert builder.speech_final
+    assert builder.utterance_ended
+    assert builder.heard_speech
     assert builder.has_finals
     assert builder.request_id == "req"
 
@@ -242,7 +244,9 @@ def test_empty_speech_final_without_words_is_not_an_end_of_speech() -> None:
     """An empty final during silence does not mark the end of an utterance."""
     builder = TranscriptBuilder()
     builder.add(_results("", final=True, speech_final=True))
-    assert not builder.speech_final
+    builder.add(UtteranceEnd(1.0, (0, 1)))
+    assert not builder.utterance_ended
+    assert not builder.heard_speech
     assert not builder.has_finals
     assert builder.text == ""
 
@@ -333,3 +337,12 @@ def test_every_model_lists_real_language_codes() -> None:
 def test_closest_language(language: str, model: str, expected: str | None) -> None:
     """A Home Assistant language maps to the model's exact or base code."""
     assert closest_language(language, model) == expected
+
+
+def test_utterance_end_after_finals_ends_the_utterance() -> None:
+    """UtteranceEnd marks the end once words were finalised, even without speech_final."""
+    builder = TranscriptBuilder()
+    builder.add(_results("open the blinds", final=True))
+    assert not builder.utterance_ended
+    builder.add(UtteranceEnd(1.2, (0, 1)))
+    assert builder.utterance_ended

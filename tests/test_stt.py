@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+import itertools
 import logging
 from typing import Any
 
@@ -13,18 +14,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.deepgram import stt as deepgram_stt
 from homeassistant.components import stt
-from homeassistant.components.assist_pipeline import (
-    PipelineEvent,
-    PipelineEventType,
-    PipelineStage,
-    async_create_default_pipeline,
-    async_pipeline_from_audio_stream,
-)
-from homeassistant.components.assist_pipeline.pipeline import AudioSettings
 from homeassistant.config_entries import SOURCE_REAUTH
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from homeassistant.setup import async_setup_component
 
 from . import setup_integration
 from .conftest import API_KEY
@@ -66,14 +58,30 @@ def speech_chunks(text: str = PHRASE) -> list[bytes]:
 
 
 @pytest.fixture
+def options() -> dict[str, Any]:
+    """Return options to set on the entry before set-up (none by default)."""
+    return {}
+
+
+@pytest.fixture
 async def entity(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    deepgram_server: DeepgramTestServer,
+    options: dict[str, Any],
 ) -> stt.SpeechToTextEntity:
     """Set up the entry and return its entity."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={**mock_config_entry.options, **options}
+    )
     await setup_integration(hass, mock_config_entry)
     found = stt.async_get_speech_to_text_entity(hass, ENTITY_ID)
     assert found is not None
     return found
+
+
+FULL_STREAM = pytest.mark.parametrize("options", [{"end_of_speech": False}])
 
 
 async def test_entity_and_device(
@@ -205,6 +213,7 @@ async def test_revoked_key_during_a_stream_starts_reauth(
     assert len(list(flows)) == 1
 
 
+@FULL_STREAM
 async def test_abnormal_close_returns_what_was_heard(
     entity: stt.SpeechToTextEntity, deepgram_server: DeepgramTestServer
 ) -> None:
@@ -239,6 +248,7 @@ async def test_broken_audio_source_is_an_error(
     assert result == stt.SpeechResult(None, stt.SpeechResultState.ERROR)
 
 
+@FULL_STREAM
 async def test_progress_yields_partials_then_one_final(
     entity: stt.SpeechToTextEntity,
     deepgram_server: DeepgramTestServer,
@@ -259,11 +269,14 @@ async def test_progress_yields_partials_then_one_final(
             metadata(), feed(chunked(audio, 640))
         )
     ]
-    assert [result.text for result in results[:-1]] == [
-        "turn on the light",
-        "turn on the light and the fan",
-    ]
+    partials = [result.text for result in results[:-1]]
     assert all(isinstance(result, Partial) for result in results[:-1])
+    # Interim words show up before their final, and the text only grows.
+    assert "turn on" in partials
+    assert "turn on the light" in partials
+    assert partials[-1] == "turn on the light and the fan"
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(partials))
+    assert deepgram_server.sessions[-1].param("interim_results") == "true"
     assert results[-1] == stt.SpeechResult(
         "turn on the light and the fan", stt.SpeechResultState.SUCCESS
     )
@@ -289,44 +302,7 @@ async def test_closing_progress_early_closes_the_websocket(
     results = entity.async_process_audio_stream_with_progress(  # type: ignore[attr-defined]
         metadata(), endless()
     )
-    assert await anext(results) == "turn on the light"
+    assert (await anext(results)).startswith("turn")
     await results.aclose()
     await asyncio.wait_for(deepgram_server.sessions[-1].closed.wait(), 3)
     assert "CloseStream" in deepgram_server.sessions[-1].control
-
-
-@pytest.mark.parametrize("vad", [True, False])
-async def test_voice_pipeline_uses_the_entity(
-    hass: HomeAssistant,
-    entity: stt.SpeechToTextEntity,
-    deepgram_server: DeepgramTestServer,
-    vad: bool,
-) -> None:
-    """An Assist pipeline hears the command through Deepgram."""
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "assist_pipeline", {})
-    pipeline = await async_create_default_pipeline(
-        hass, stt_engine_id=ENTITY_ID, tts_engine_id=None, pipeline_name="Deepgram"
-    )
-    assert pipeline is not None
-    deepgram_server.utterances.append(PHRASE)
-    events: list[PipelineEvent] = []
-    await async_pipeline_from_audio_stream(
-        hass,
-        context=Context(),
-        event_callback=events.append,
-        stt_metadata=metadata(),
-        stt_stream=feed(speech_chunks()),
-        pipeline_id=pipeline.id,
-        start_stage=PipelineStage.STT,
-        end_stage=PipelineStage.STT,
-        audio_settings=AudioSettings(is_vad_enabled=vad),
-    )
-    types = [event.type for event in events]
-    expected = [PipelineEventType.RUN_START, PipelineEventType.STT_START]
-    if vad:
-        expected += [PipelineEventType.STT_VAD_START, PipelineEventType.STT_VAD_END]
-    expected += [PipelineEventType.STT_END, PipelineEventType.RUN_END]
-    assert types == expected
-    stt_end = next(event for event in events if event.type is PipelineEventType.STT_END)
-    assert stt_end.data == {"stt_output": {"text": PHRASE}}

@@ -7,11 +7,21 @@ from typing import Any
 
 import voluptuous as vol
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
 from homeassistant.const import CONF_API_KEY
+from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -23,10 +33,18 @@ from homeassistant.helpers.selector import (
 
 from .const import (
     CONF_ADVANCED,
+    CONF_END_OF_SPEECH,
+    CONF_ENDPOINTING,
     CONF_LANGUAGE,
+    CONF_MAX_UTTERANCE,
     CONF_MODEL,
+    CONF_NO_SPEECH_TIMEOUT,
     CONF_PROJECT_ID,
     CONF_SERVER,
+    DEFAULT_END_OF_SPEECH,
+    DEFAULT_ENDPOINTING_MS,
+    DEFAULT_MAX_UTTERANCE,
+    DEFAULT_NO_SPEECH_TIMEOUT,
     DOMAIN,
     EU_SERVER,
     LOGGER,
@@ -69,6 +87,32 @@ STEP_USER_SCHEMA = vol.Schema(
 STEP_REAUTH_SCHEMA = vol.Schema({vol.Required(CONF_API_KEY): API_KEY_SELECTOR})
 
 
+def _number(minimum: float, maximum: float, step: float, unit: str) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=step,
+            unit_of_measurement=unit,
+            mode=NumberSelectorMode.BOX,
+        )
+    )
+
+
+OPTIONS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_END_OF_SPEECH, default=DEFAULT_END_OF_SPEECH): BooleanSelector(),
+        vol.Required(CONF_ENDPOINTING, default=DEFAULT_ENDPOINTING_MS): vol.All(
+            _number(10, 5000, 10, "ms"), vol.Coerce(int)
+        ),
+        vol.Required(CONF_NO_SPEECH_TIMEOUT, default=DEFAULT_NO_SPEECH_TIMEOUT): _number(
+            1, 60, 0.5, "s"
+        ),
+        vol.Required(CONF_MAX_UTTERANCE, default=DEFAULT_MAX_UTTERANCE): _number(5, 300, 1, "s"),
+    }
+)
+
+
 def entry_title(model: str, language: str) -> str:
     """Name an entry after what it does, e.g. "Deepgram Nova-3 (English)"."""
     return f"Deepgram {SPEECH_MODELS[model].label} ({language_name(language)})"
@@ -78,6 +122,14 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up Deepgram from the UI."""
 
     VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(
+        config_entry: ConfigEntry,  # noqa: ARG004 - the flow reads self.config_entry
+    ) -> DeepgramOptionsFlow:
+        """Return the flow that changes how commands are recognised."""
+        return DeepgramOptionsFlow()
 
     def __init__(self) -> None:
         """Start with nothing validated."""
@@ -184,4 +236,19 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=STEP_REAUTH_SCHEMA,
             errors=errors,
             description_placeholders={"title": entry.title},
+        )
+
+
+class DeepgramOptionsFlow(OptionsFlowWithReload):
+    """Change recognition settings; the entry reloads to apply them."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the settings with their current values."""
+        if user_input is not None:
+            return self.async_create_entry(data={**self.config_entry.options, **user_input})
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                OPTIONS_SCHEMA, self.config_entry.options
+            ),
         )

@@ -16,3 +16,15 @@ CONF_ADVANCED: Final = "advanced"
 
 EU_SERVER: Final = "https://api.eu.deepgram.com"
 MANUFACTURER: Final = "Deepgram"
+
+CONF_END_OF_SPEECH: Final = "end_of_speech"
+CONF_ENDPOINTING: Final = "endpointing"
+CONF_NO_SPEECH_TIMEOUT: Final = "no_speech_timeout"
+CONF_MAX_UTTERANCE: Final = "max_utterance"
+
+DEFAULT_LANGUAGE: Final = "en"
+DEFAULT_END_OF_SPEECH: Final = True
+# Deepgram's own default (10 ms) ends an utterance at every breath.
+DEFAULT_ENDPOINTING_MS: Final = 300
+DEFAULT_NO_SPEECH_TIMEOUT: Final = 8.0
+DEFAULT_MAX_UTTERANCE: Final = 30.0

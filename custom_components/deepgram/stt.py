@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable
 from contextlib import aclosing
 import time
@@ -25,7 +26,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import DeepgramConfigEntry
+from . import DeepgramConfigEntry, StreamSettings
 from .const import DOMAIN, LOGGER, MANUFACTURER
 from .protocol import (
     SPEECH_MODELS,
@@ -34,14 +35,19 @@ from .protocol import (
     DeepgramConnectionError,
     DeepgramError,
     LiveOptions,
+    LiveStream,
     TranscriptBuilder,
 )
 
 # Streams are independent; Deepgram limits concurrency per project, not here.
 PARALLEL_UPDATES = 0
 
-# Home Assistant 2026.11 added partial results; older versions lack the class.
-PartialSpeechResult: Any = getattr(stt, "PartialSpeechResult", None)
+# Newer Home Assistant versions add these; older ones simply never ask for them.
+PartialSpeechResult: Any = getattr(stt, "PartialSpeechResult", None)  # 2026.11
+SpeechAudioProcessing: Any = getattr(stt, "SpeechAudioProcessing", None)  # 2026.5
+
+# Deepgram's minimum; UtteranceEnd backs up speech_final in noisy rooms.
+UTTERANCE_END_MS = 1000
 
 
 async def async_setup_entry(
@@ -53,18 +59,25 @@ async def async_setup_entry(
     async_add_entities([DeepgramSpeechToTextEntity(entry)])
 
 
-def live_options(metadata: SpeechMetadata, *, model: str, language: str) -> LiveOptions:
+def live_options(
+    metadata: SpeechMetadata, settings: StreamSettings, *, interim_results: bool
+) -> LiveOptions:
     """Describe Home Assistant's audio to Deepgram exactly as it will arrive."""
-    if metadata.format == AudioFormats.OGG:
-        # Ogg carries its own format; Deepgram reads it from the container.
-        return LiveOptions(model=model, language=language, punctuate=True)
+    raw_audio: dict[str, Any] = {}
+    if metadata.format != AudioFormats.OGG:  # Ogg describes itself to Deepgram.
+        raw_audio = {
+            "encoding": "linear16" if metadata.codec == AudioCodecs.PCM else "opus",
+            "sample_rate": int(metadata.sample_rate),
+            "channels": int(metadata.channel),
+        }
     return LiveOptions(
-        model=model,
-        language=language,
+        model=settings.model,
+        language=settings.language,
         punctuate=True,
-        encoding="linear16" if metadata.codec == AudioCodecs.PCM else "opus",
-        sample_rate=int(metadata.sample_rate),
-        channels=int(metadata.channel),
+        endpointing=settings.endpointing_ms,
+        interim_results=True if interim_results or settings.end_of_speech else None,
+        utterance_end_ms=UTTERANCE_END_MS if settings.end_of_speech else None,
+        **raw_audio,
     )
 
 
@@ -88,7 +101,8 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
     def __init__(self, entry: DeepgramConfigEntry) -> None:
         """Describe the entity and its service device."""
         self._entry = entry
-        self._model = SPEECH_MODELS[entry.runtime_data.model]
+        self._settings = entry.runtime_data.settings
+        self._model = SPEECH_MODELS[self._settings.model]
         self._attr_unique_id = entry.entry_id
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, entry.entry_id)},
@@ -128,11 +142,23 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         """Return mono and stereo."""
         return [AudioChannels.CHANNEL_MONO, AudioChannels.CHANNEL_STEREO]
 
+    @property
+    def audio_processing(self) -> Any:
+        """Tell Home Assistant 2026.5+ who ends the command, and to leave the audio raw."""
+        if SpeechAudioProcessing is None:
+            return None
+        return SpeechAudioProcessing(
+            requires_external_vad=not self._settings.end_of_speech,
+            # Deepgram is trained on untouched audio; gain and noise filters hurt it.
+            prefers_auto_gain_enabled=False,
+            prefers_noise_reduction_enabled=False,
+        )
+
     async def async_process_audio_stream(
         self, metadata: SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> SpeechResult:
         """Return the final transcript of one voice command."""
-        async with aclosing(self._transcribe(metadata, stream)) as results:
+        async with aclosing(self._transcribe(metadata, stream, partials=False)) as results:
             async for result in results:
                 if isinstance(result, SpeechResult):
                     return result
@@ -142,44 +168,77 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         self, metadata: SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> AsyncGenerator[Any]:
         """Yield the transcript so far as it grows, then the final result."""
-        async with aclosing(self._transcribe(metadata, stream)) as results:
+        async with aclosing(self._transcribe(metadata, stream, partials=True)) as results:
             async for result in results:
                 yield result
 
     async def _transcribe(
-        self, metadata: SpeechMetadata, stream: AsyncIterable[bytes]
+        self, metadata: SpeechMetadata, stream: AsyncIterable[bytes], *, partials: bool
     ) -> AsyncGenerator[Any]:
         """Yield partial results, then exactly one SpeechResult, whatever happens."""
-        data = self._entry.runtime_data
-        options = live_options(metadata, model=data.model, language=data.language)
+        settings = self._settings
+        live = self._entry.runtime_data.client.open_stream(
+            audio_chunks(stream), live_options(metadata, settings, interim_results=partials)
+        )
         transcript = TranscriptBuilder()
         started = time.monotonic()
-        result = SpeechResult(None, SpeechResultState.ERROR)
+        # With end of speech on, nothing else bounds the audio (Home Assistant
+        # 2026.5+ runs no VAD then), so these timers end it if Deepgram cannot.
+        bound: asyncio.TimerHandle | None = None
+        if settings.end_of_speech:
+            bound = _end_audio_after(settings.no_speech_timeout, live, "no speech")
+        speech_seen = False
         try:
-            async with aclosing(data.client.stream(audio_chunks(stream), options)) as messages:
+            async with aclosing(live.messages()) as messages:
                 async for message in messages:
-                    if transcript.add(message) and PartialSpeechResult is not None:
+                    if transcript.add(message) and partials and PartialSpeechResult is not None:
                         yield PartialSpeechResult(transcript.partial_text)
-        except DeepgramAuthenticationError as err:
-            LOGGER.error("Deepgram rejected the API key, please re-authenticate: %s", err)
-            self._entry.async_start_reauth(self.hass)
-        except (DeepgramConnectionClosedError, DeepgramConnectionError) as err:
-            if transcript.has_finals:
-                LOGGER.warning("Deepgram stream ended early, keeping what was heard: %s", err)
-                result = SpeechResult(transcript.text, SpeechResultState.SUCCESS)
-            else:
-                LOGGER.error("Deepgram speech-to-text failed: %s", err)
-        except DeepgramError as err:
-            LOGGER.error("Deepgram speech-to-text failed: %s", err)
-        except Exception:  # noqa: BLE001 - the pipeline must get a result, not a traceback
-            LOGGER.exception("Deepgram speech-to-text failed on the audio stream")
+                    if bound is None:
+                        continue
+                    if transcript.utterance_ended:
+                        break
+                    if transcript.heard_speech and not speech_seen:
+                        speech_seen = True
+                        bound.cancel()
+                        bound = _end_audio_after(settings.max_utterance, live, "utterance too long")
+        except Exception as err:  # noqa: BLE001 - the pipeline must get a result, not a traceback
+            result = self._result_of_failure(err, transcript)
         else:
             result = SpeechResult(transcript.text, SpeechResultState.SUCCESS)
+        finally:
+            if bound is not None:
+                bound.cancel()
         LOGGER.debug(
             "Deepgram request %s: %s in %.0f ms: %r",
-            transcript.request_id,
+            transcript.request_id or live.request_id,
             result.result,
             (time.monotonic() - started) * 1000,
             result.text,
         )
         yield result
+
+    def _result_of_failure(self, err: Exception, transcript: TranscriptBuilder) -> SpeechResult:
+        """Log one line on why the stream failed; keep what was heard if the end was lost."""
+        if isinstance(err, DeepgramAuthenticationError):
+            LOGGER.error("Deepgram rejected the API key, please re-authenticate: %s", err)
+            self._entry.async_start_reauth(self.hass)
+        elif isinstance(err, DeepgramConnectionClosedError | DeepgramConnectionError):
+            if transcript.has_finals:
+                LOGGER.warning("Deepgram stream ended early, keeping what was heard: %s", err)
+                return SpeechResult(transcript.text, SpeechResultState.SUCCESS)
+            LOGGER.error("Deepgram speech-to-text failed: %s", err)
+        elif isinstance(err, DeepgramError):
+            LOGGER.error("Deepgram speech-to-text failed: %s", err)
+        else:
+            LOGGER.error("Deepgram speech-to-text failed on the audio stream", exc_info=err)
+        return SpeechResult(None, SpeechResultState.ERROR)
+
+
+def _end_audio_after(seconds: float, live: LiveStream, reason: str) -> asyncio.TimerHandle:
+    """End the stream's audio after `seconds`, so Deepgram returns what it heard."""
+
+    def end_audio() -> None:
+        LOGGER.debug("Ending the audio after %.1f s: %s", seconds, reason)
+        live.end_audio()
+
+    return asyncio.get_running_loop().call_later(seconds, end_audio)

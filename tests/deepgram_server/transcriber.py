@@ -370,6 +370,8 @@ class _Utterance:
     last_speech_end: float
     tokens: list[str] | None  # None: describe the audio instead of a script
     finalized: int = 0
+    # Its words were finalised by a long pause that the endpoint has not ended yet.
+    settled: bool = False
 
 
 class Transcriber:
@@ -418,17 +420,30 @@ class Transcriber:
                 if config.vad_events:
                     events.append(SpeechStarted(start))
             utterance.last_speech_end = end
+            utterance.settled = False
             since = end - max(self._segment_start, utterance.onset)
             if since + _EPSILON >= config.final_every and (words := self._revealed(utterance)):
                 events.append(self._final(words, speech_final=False, from_finalize=False))
-        elif utterance is not None and config.endpointing is not None:
+        elif utterance is not None:
             silence = end - utterance.last_speech_end
-            if silence + _EPSILON >= max(config.endpointing, config.min_silence):
+            if config.endpointing is not None and silence + _EPSILON >= max(
+                config.endpointing, config.min_silence
+            ):
                 events.append(self._end_utterance(speech_final=True, from_finalize=False))
+            elif (
+                config.interim_results
+                and config.utterance_end is not None
+                and not utterance.settled
+                and silence + _EPSILON >= config.utterance_end
+            ):
+                # Like Deepgram, a long pause finalises the words before the
+                # (longer) endpoint does; UtteranceEnd follows below.
+                utterance.settled = True
+                events.append(self._settle(utterance))
         if (
             config.interim_results
             and config.utterance_end is not None
-            and self._utterance is None
+            and (self._utterance is None or self._utterance.settled)
             and self._last_final_word_end is not None
             and end - self._last_final_word_end + _EPSILON >= config.utterance_end
         ):
@@ -492,7 +507,9 @@ class Transcriber:
         assert utterance is not None
         start = self._pending_start(utterance)
         end = max(utterance.last_speech_end, start)
-        if utterance.tokens is None:
+        if utterance.settled:
+            tokens = []
+        elif utterance.tokens is None:
             tokens = self.describe(end - start).split()
         else:
             tokens = utterance.tokens[utterance.finalized :]
@@ -501,6 +518,17 @@ class Transcriber:
         )
         self._utterance = None
         return segment
+
+    def _settle(self, utterance: _Utterance) -> Segment:
+        """Finalize every word of the utterance without ending it (no speech_final)."""
+        start = self._pending_start(utterance)
+        end = max(utterance.last_speech_end, start)
+        tokens = (
+            self.describe(end - start).split()
+            if utterance.tokens is None
+            else utterance.tokens[utterance.finalized :]
+        )
+        return self._final(_layout(tokens, start, end), speech_final=False, from_finalize=False)
 
     def _interim(self) -> Segment:
         words = self._revealed(self._utterance) if self._utterance is not None else ()

@@ -3,6 +3,7 @@
 from .client import (
     DEFAULT_SERVER,
     DeepgramClient,
+    LiveStream,
     Transcript,
     TranscriptBuilder,
     listen_url,
@@ -51,6 +52,7 @@ __all__ = [
     "DeepgramServerError",
     "ErrorMessage",
     "LiveOptions",
+    "LiveStream",
     "Metadata",
     "Results",
     "ServerMessage",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Coroutine, Mapping
 from contextlib import aclosing, suppress
 from dataclasses import dataclass
 import json
@@ -20,7 +20,7 @@ from .errors import (
     DeepgramServerError,
     error_for_status,
 )
-from .messages import Metadata, Results, ServerMessage, parse_message
+from .messages import Metadata, Results, ServerMessage, UtteranceEnd, parse_message
 from .options import LiveOptions
 from .wav import WavHeaderStripper
 
@@ -60,33 +60,39 @@ class Transcript:
 class TranscriptBuilder:
     """Join the final segments of a stream; keep the latest interim for partials."""
 
-    __slots__ = ("_finals", "interim", "request_id", "speech_final")
+    __slots__ = ("_finals", "heard_speech", "interim", "request_id", "utterance_ended")
 
     def __init__(self) -> None:
         """Start with nothing heard."""
         self._finals: list[str] = []
         self.interim = ""
         self.request_id: str | None = None
-        self.speech_final = False
+        self.heard_speech = False
+        # Deepgram marked the end of an utterance that had words in it.
+        self.utterance_ended = False
 
     def add(self, message: ServerMessage) -> bool:
         """Take one message; return True when the text so far changed."""
+        if isinstance(message, UtteranceEnd):
+            self.utterance_ended = self.utterance_ended or bool(self._finals)
+            return False
         if isinstance(message, Metadata):
             self.request_id = self.request_id or message.request_id
             return False
         if not isinstance(message, Results):
             return False
         self.request_id = self.request_id or message.request_id
+        self.heard_speech = self.heard_speech or bool(message.transcript)
+        before = self.partial_text
         if not message.is_final:
-            changed = message.transcript != self.interim
             self.interim = message.transcript
-            return changed
-        self.interim = ""
-        self.speech_final = message.speech_final and bool(self._finals or message.transcript)
-        if message.transcript:
-            self._finals.append(message.transcript)
-            return True
-        return False
+        else:
+            self.interim = ""
+            if message.transcript:
+                self._finals.append(message.transcript)
+            if message.speech_final and self._finals:
+                self.utterance_ended = True
+        return self.partial_text != before
 
     @property
     def has_finals(self) -> bool:
@@ -122,8 +128,8 @@ def listen_url(server: str) -> URL:
     return url.with_scheme(scheme).with_path(url.path.rstrip("/") + LISTEN_PATH)
 
 
-class _LiveStream:
-    """The two halves of one live request: audio up, messages down."""
+class LiveStream:
+    """One live request: audio goes up as it arrives, messages come down."""
 
     def __init__(
         self,
@@ -131,19 +137,37 @@ class _LiveStream:
         audio: AsyncIterable[bytes],
         options: LiveOptions,
     ) -> None:
+        """Prepare the request; nothing is sent until `messages()` is iterated."""
         self._client = client
         self._audio = aiter(audio)
         self._options = options
         self._chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._reader: asyncio.Task[None] | None = None
+        self._audio_ended = False
         self._input_error: Exception | None = None
         self._finish_timed_out = False
         self._closed_by_client = False
         self._last_sent = 0.0
         self.request_id: str | None = None
 
+    def end_audio(self) -> None:
+        """Stop reading the audio source now; Deepgram still finishes what it got."""
+        self._audio_ended = True
+        if self._reader is not None:
+            self._reader.cancel()
+        self._chunks.put_nowait(None)
+
     async def messages(self) -> AsyncGenerator[ServerMessage]:
-        """Yield Deepgram's messages until it closes the stream; clean up on exit."""
-        tasks: list[asyncio.Task[None]] = [asyncio.create_task(self._read_audio())]
+        """Yield Deepgram's messages until it closes the stream; clean up on exit.
+
+        Leaving early hands the socket to a background task that sends
+        CloseStream and waits (bounded) for Deepgram to close, so the caller
+        does not wait for it.
+        """
+        tasks: list[asyncio.Task[None]] = []
+        if not self._audio_ended:
+            self._reader = asyncio.create_task(self._read_audio())
+            tasks.append(self._reader)
         ws: aiohttp.ClientWebSocketResponse | None = None
         try:
             ws = await self._client.connect(self._options)
@@ -158,7 +182,7 @@ class _LiveStream:
             await asyncio.gather(*tasks, return_exceptions=True)
             if ws is not None and not ws.closed:
                 self._closed_by_client = True
-                await self._finish(ws)
+                self._client.finish_in_background(self._finish(ws))
             with suppress(Exception):
                 aclose = getattr(self._audio, "aclose", None)
                 if aclose is not None:
@@ -168,7 +192,6 @@ class _LiveStream:
         """Ask Deepgram to close the stream cleanly, within a bound."""
         with suppress(Exception):
             await ws.send_str(CLOSE_STREAM_MESSAGE)
-        with suppress(Exception):
             async with asyncio.timeout(self._client.finish_timeout):
                 while (await ws.receive()).type not in _CLOSE_TYPES:
                     pass
@@ -267,14 +290,23 @@ class DeepgramClient:
         keepalive_interval: float = KEEPALIVE_INTERVAL,
         connect_timeout: float = CONNECT_TIMEOUT,
         finish_timeout: float = FINISH_TIMEOUT,
+        create_task: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]] = (
+            asyncio.create_task
+        ),
     ) -> None:
-        """Use `session` for every request, so the caller owns its lifetime."""
+        """Use `session` for every request, so the caller owns its lifetime.
+
+        `create_task` runs the clean close of streams their caller left early;
+        Home Assistant passes one that it tracks and cancels at shutdown.
+        """
         self._api_key = api_key
         self._session = session
         self.server = server.rstrip("/")
         self.keepalive_interval = keepalive_interval
         self.connect_timeout = connect_timeout
         self.finish_timeout = finish_timeout
+        self._create_task = create_task
+        self._finishing: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
         """Describe the client without its key."""
@@ -311,6 +343,10 @@ class DeepgramClient:
             msg = f"Cannot connect to {url.host}: {err}"
             raise DeepgramConnectionError(msg) from err
 
+    def open_stream(self, audio: AsyncIterable[bytes], options: LiveOptions) -> LiveStream:
+        """Return a live request whose `messages()` streams `audio` as it arrives."""
+        return LiveStream(self, audio, options)
+
     async def stream(
         self, audio: AsyncIterable[bytes], options: LiveOptions
     ) -> AsyncGenerator[ServerMessage]:
@@ -319,9 +355,20 @@ class DeepgramClient:
         Ends when Deepgram closes the stream after the audio ran out; closing the
         iterator early closes the stream cleanly (CloseStream, then a bounded wait).
         """
-        async with aclosing(_LiveStream(self, audio, options).messages()) as messages:
+        async with aclosing(self.open_stream(audio, options).messages()) as messages:
             async for message in messages:
                 yield message
+
+    def finish_in_background(self, finish: Coroutine[Any, Any, None]) -> None:
+        """Run the clean close of a stream its caller has left."""
+        task = self._create_task(finish)
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+
+    async def close(self) -> None:
+        """Wait for streams that are still closing (each is bounded)."""
+        if self._finishing:
+            await asyncio.gather(*self._finishing, return_exceptions=True)
 
     async def transcribe(self, audio: AsyncIterable[bytes], options: LiveOptions) -> Transcript:
         """Stream audio to its end and return every final segment, joined."""
