@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
+from pathlib import Path
 import sys
 
 from .server import DEFAULT_PROJECT_ID, HOST, DeepgramTestServer
@@ -42,6 +44,26 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="scripted transcript of the next utterance (repeatable); "
         "without it each utterance is described",
     )
+    parser.add_argument(
+        "--finalize-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="processing delay before answering Finalize/CloseStream and uploads (default: 0)",
+    )
+    parser.add_argument(
+        "--prerecorded-delay-per-second",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="extra delay of a POST /v1/listen per second of its audio (default: 0.01)",
+    )
+    parser.add_argument(
+        "--scripts-by-key",
+        type=Path,
+        metavar="FILE",
+        help="JSON object {api key: transcript}: each request with that key gets that transcript",
+    )
     parser.add_argument("--verbose", action="store_true", help="log at debug level")
     return parser.parse_args(argv)
 
@@ -56,6 +78,11 @@ async def _serve(args: argparse.Namespace) -> None:
         port=args.port,
     )
     server.utterances.extend(args.utterance)
+    server.finalize_delay = args.finalize_delay
+    if args.prerecorded_delay_per_second is not None:
+        server.prerecorded_delay_per_second = args.prerecorded_delay_per_second
+    if args.scripts_by_key is not None:
+        server.scripts_by_key = json.loads(args.scripts_by_key.read_text(encoding="utf-8"))
     await server.start()
     print(f"Local Deepgram server on {server.url} (Ctrl-C to stop)", flush=True)  # noqa: T201
     try:

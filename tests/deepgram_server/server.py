@@ -400,6 +400,7 @@ class _LiveSession:
         ws: web.WebSocketResponse,
         record: RecordedSession,
         params: ListenParams,
+        next_script: Callable[[], str | None] | None = None,
     ) -> None:
         self._server = server
         self._ws = ws
@@ -422,7 +423,7 @@ class _LiveSession:
         )
         self._transcriber = Transcriber(
             params.transcriber_config(),
-            next_script=server.next_utterance,
+            next_script=next_script or server.next_utterance,
             describe=self._describe,
         )
 
@@ -629,6 +630,9 @@ class DeepgramTestServer:
         self.close_mid_stream: tuple[float, int, str] | None = None
         self.inject_frames: list[str | bytes] = []
         self.finalize_delay = 0.0
+        # Timing and per-key scripts, for benchmarks (see `script_source`).
+        self.prerecorded_delay_per_second = _PRERECORDED_SECONDS_PER_AUDIO_SECOND
+        self.scripts_by_key: dict[str, str] = {}
         self._runner: web.AppRunner | None = None
         self._live: set[_LiveSession] = set()
         self._stopping = asyncio.Event()
@@ -696,6 +700,21 @@ class DeepgramTestServer:
     def next_utterance(self) -> str | None:
         """Take the next scripted utterance, or None to describe the audio instead."""
         return self.utterances.pop(0) if self.utterances else None
+
+    def script_source(
+        self, credential: tuple[str, str, bool] | None
+    ) -> Callable[[], str | None] | None:
+        """Return the script of a request whose key is in `scripts_by_key`, else None.
+
+        Many concurrent streams can each get their own transcript this way: the
+        first utterance of the stream gets every word of the key's script, later
+        ones none. Other requests take `utterances` in turn, as before.
+        """
+        script = None if credential is None else self.scripts_by_key.get(credential[1])
+        if script is None:
+            return None
+        pending = [script]
+        return lambda: pending.pop() if pending else ""
 
     @staticmethod
     def _request_id(request: web.Request) -> str:
@@ -780,7 +799,7 @@ class DeepgramTestServer:
             "dg-model-name,dg-model-uuid,dg-char-count,dg-request-id,dg-error"
         )
         self.sessions.append(record)
-        session = _LiveSession(self, ws, record, params)
+        session = _LiveSession(self, ws, record, params, self.script_source(credential))
         self._live.add(session)
         try:
             await ws.prepare(request)
@@ -857,7 +876,7 @@ class DeepgramTestServer:
         """`POST /v1/listen`: transcribe a whole body (raw PCM or WAV) by the script."""
         request_id = self._request_id(request)
         try:
-            self._check(request)
+            credential = self._check(request)
             params = parse_listen_query(request.query)
             body = await request.read()
             meter = AudioMeter(
@@ -874,7 +893,7 @@ class DeepgramTestServer:
             return err.response(request_id)
         transcriber = Transcriber(
             TranscriberConfig(endpointing=params.endpointing),
-            next_script=self.next_utterance,
+            next_script=self.script_source(credential) or self.next_utterance,
             describe=lambda seconds: (
                 f"local test server: {seconds:.1f} s of audio, {meter.description}"
             ),
@@ -886,9 +905,7 @@ class DeepgramTestServer:
             if isinstance(event, Segment) and event.is_final
         ]
         segments += [event for event in transcriber.close() if isinstance(event, Segment)]
-        await asyncio.sleep(
-            self.finalize_delay + _PRERECORDED_SECONDS_PER_AUDIO_SECOND * meter.seconds
-        )
+        await asyncio.sleep(self.finalize_delay + self.prerecorded_delay_per_second * meter.seconds)
         model = ModelInfo.of(params.model)
         metadata = metadata_message(request_id, model, meter.seconds, meter.channels, params.extra)
         metadata["sha256"] = hashlib.sha256(body).hexdigest()

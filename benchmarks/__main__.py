@@ -1,0 +1,7 @@
+"""`python -m benchmarks`: run the benchmark (see `scripts/bench --help`)."""
+
+import sys
+
+from .runner import main
+
+sys.exit(main())

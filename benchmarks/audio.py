@@ -1,0 +1,97 @@
+"""Real speech for the benchmark: distinct espeak-ng utterances of an exact length.
+
+An utterance of `seconds` is 0.3 s of silence, spoken commands, then silence up
+to exactly `seconds`, as 16 kHz mono linear16. Utterance i of a length starts
+with command i, so every utterance of a set is different, and each has its own
+API key, by which the local server gives each stream its own transcript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import hashlib
+import itertools
+from pathlib import Path
+
+from tests.speech import synthesize
+
+from .harness import SAMPLE_RATE, Utterance
+
+LEADING_SILENCE = 0.3
+MIN_TRAILING_SILENCE = 0.4
+GAP_SECONDS = 0.15
+
+_VERBS = ("open", "close", "start", "stop", "dim", "lock", "pause", "mute", "check", "clean")
+_THINGS = (
+    *("the blinds", "the garage", "the lamp", "the fan", "the heater", "the music"),
+    *("the front door", "the vacuum", "the kettle", "the radio", "the oven", "the sprinkler"),
+)
+
+
+def commands() -> list[str]:
+    """Return short, distinct voice commands (the order mixes verbs and things)."""
+    pairs = itertools.product(range(len(_VERBS)), range(len(_THINGS)))
+    ordered = sorted(pairs, key=lambda pair: ((pair[1] - pair[0]) % len(_THINGS), pair[0]))
+    return [f"{_VERBS[verb]} {_THINGS[thing]}" for verb, thing in ordered]
+
+
+@dataclass(frozen=True, slots=True)
+class _Spoken:
+    text: str
+    pcm: bytes
+
+
+def _speak(text: str) -> _Spoken:
+    return _Spoken(text, synthesize(text, leading_silence=0.0, trailing_silence=0.0))
+
+
+def _samples(seconds: float) -> int:
+    return round(seconds * SAMPLE_RATE)
+
+
+def build(seconds: float, index: int) -> tuple[str, bytes]:
+    """Return the text and PCM of utterance `index` of length `seconds`."""
+    budget = _samples(seconds - LEADING_SILENCE - MIN_TRAILING_SILENCE) * 2
+    spoken = [_speak(text) for text in commands()]
+    # Utterance i starts with the i-th command that fits on its own: all differ.
+    fitting = [item for item in spoken if len(item.pcm) <= budget]
+    if index >= len(fitting):
+        msg = f"only {len(fitting)} distinct utterances fit in {seconds} s"
+        raise ValueError(msg)
+    first = spoken.index(fitting[index])
+    gap = bytes(_samples(GAP_SECONDS) * 2)
+    chosen = [fitting[index]]
+    used = len(fitting[index].pcm)
+    for offset in range(1, len(spoken)):
+        item = spoken[(first + offset) % len(spoken)]
+        if used + len(gap) + len(item.pcm) > budget:
+            break
+        chosen.append(item)
+        used += len(gap) + len(item.pcm)
+    speech = gap.join(spoken.pcm for spoken in chosen)
+    lead = bytes(_samples(LEADING_SILENCE) * 2)
+    pcm = lead + speech + bytes(_samples(seconds) * 2 - len(lead) - len(speech))
+    return " ".join(spoken.text for spoken in chosen), pcm
+
+
+def utterances(seconds: float, count: int, cache: Path) -> list[Utterance]:
+    """Return `count` distinct utterances of `seconds`, their PCM cached under `cache`."""
+    cache.mkdir(parents=True, exist_ok=True)
+    made: list[Utterance] = []
+    for index in range(count):
+        name = f"{seconds:g}s-{index:03d}"
+        path = cache / f"{name}.pcm"
+        text_path = path.with_suffix(".txt")
+        if path.exists() and text_path.exists():
+            text = text_path.read_text(encoding="utf-8")
+        else:
+            text, pcm = build(seconds, index)
+            path.write_bytes(pcm)
+            text_path.write_text(text, encoding="utf-8")
+        key = "bench-" + hashlib.sha256(f"{name}:{text}".encode()).hexdigest()[:16]
+        made.append(Utterance(key=key, text=text, path=str(path.resolve()), seconds=seconds))
+    texts = [utterance.text for utterance in made]
+    if len(set(texts)) != len(texts):
+        msg = f"the {seconds} s utterances are not all different"
+        raise ValueError(msg)
+    return made
