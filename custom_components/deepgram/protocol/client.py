@@ -326,7 +326,8 @@ class DeepgramClient:
                     params=options.query(),
                     headers=self._headers,
                     max_msg_size=MAX_MESSAGE_BYTES,
-                    timeout=aiohttp.ClientWSTimeout(ws_close=self.finish_timeout),
+                    # pyright misreads aiohttp's attrs fields as no parameters.
+                    timeout=aiohttp.ClientWSTimeout(ws_close=self.finish_timeout),  # pyright: ignore[reportCallIssue]
                 )
         except aiohttp.WSServerHandshakeError as err:
             headers: Mapping[str, str] = err.headers or {}
