@@ -1,0 +1,1 @@
+"""Developer tools behind scripts/: transcribe, check_repository, screenshots, brand."""
