@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_API_KEY, Platform
@@ -12,57 +10,17 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .const import (
-    CONF_END_OF_SPEECH,
-    CONF_ENDPOINTING,
-    CONF_LANGUAGE,
-    CONF_MAX_UTTERANCE,
-    CONF_MODEL,
-    CONF_NO_SPEECH_TIMEOUT,
-    CONF_SERVER,
-    DEFAULT_END_OF_SPEECH,
-    DEFAULT_ENDPOINTING_MS,
-    DEFAULT_LANGUAGE,
-    DEFAULT_MAX_UTTERANCE,
-    DEFAULT_NO_SPEECH_TIMEOUT,
-    DOMAIN,
-    LOGGER,
-)
+from .const import CONF_SERVER, DOMAIN, LOGGER
+from .keyterms import HomeKeyterms
 from .protocol import (
-    DEFAULT_MODEL,
     DEFAULT_SERVER,
     DeepgramAuthenticationError,
     DeepgramClient,
     DeepgramError,
 )
+from .settings import StreamSettings
 
 PLATFORMS = [Platform.STT]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class StreamSettings:
-    """How each voice command is sent to Deepgram, from the entry's options."""
-
-    model: str = DEFAULT_MODEL
-    language: str = DEFAULT_LANGUAGE
-    # Return as soon as Deepgram marks the end of speech, instead of waiting
-    # for Home Assistant's voice activity detector to end the audio.
-    end_of_speech: bool = DEFAULT_END_OF_SPEECH
-    endpointing_ms: int = DEFAULT_ENDPOINTING_MS
-    no_speech_timeout: float = DEFAULT_NO_SPEECH_TIMEOUT
-    max_utterance: float = DEFAULT_MAX_UTTERANCE
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> StreamSettings:
-        """Read the settings, falling back to the defaults for any not set."""
-        return cls(
-            model=options.get(CONF_MODEL, DEFAULT_MODEL),
-            language=options.get(CONF_LANGUAGE, DEFAULT_LANGUAGE),
-            end_of_speech=options.get(CONF_END_OF_SPEECH, DEFAULT_END_OF_SPEECH),
-            endpointing_ms=int(options.get(CONF_ENDPOINTING, DEFAULT_ENDPOINTING_MS)),
-            no_speech_timeout=float(options.get(CONF_NO_SPEECH_TIMEOUT, DEFAULT_NO_SPEECH_TIMEOUT)),
-            max_utterance=float(options.get(CONF_MAX_UTTERANCE, DEFAULT_MAX_UTTERANCE)),
-        )
 
 
 @dataclass(kw_only=True, slots=True)
@@ -71,6 +29,7 @@ class DeepgramData:
 
     client: DeepgramClient
     settings: StreamSettings
+    keyterms: HomeKeyterms
 
 
 type DeepgramConfigEntry = ConfigEntry[DeepgramData]
@@ -100,9 +59,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
             translation_key="cannot_connect",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.runtime_data = DeepgramData(
-        client=client, settings=StreamSettings.from_options(entry.options)
-    )
+    settings = StreamSettings.from_options(entry.options)
+    keyterms = HomeKeyterms(hass, settings.custom_keyterms, from_home=settings.home_keyterms)
+    entry.async_on_unload(keyterms.async_start())
+    entry.runtime_data = DeepgramData(client=client, settings=settings, keyterms=keyterms)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

@@ -17,14 +17,29 @@ CONF_ADVANCED: Final = "advanced"
 EU_SERVER: Final = "https://api.eu.deepgram.com"
 MANUFACTURER: Final = "Deepgram"
 
+CONF_PUNCTUATE: Final = "punctuate"
+CONF_SMART_FORMAT: Final = "smart_format"
+CONF_NUMERALS: Final = "numerals"
+CONF_PROFANITY_FILTER: Final = "profanity_filter"
+CONF_FILLER_WORDS: Final = "filler_words"
+CONF_STRIP_PUNCTUATION: Final = "strip_punctuation"
+CONF_HOME_KEYTERMS: Final = "home_keyterms"
+CONF_CUSTOM_KEYTERMS: Final = "custom_keyterms"
+CONF_EOT_THRESHOLD: Final = "eot_threshold"
+CONF_EOT_TIMEOUT_MS: Final = "eot_timeout_ms"
 CONF_END_OF_SPEECH: Final = "end_of_speech"
 CONF_ENDPOINTING: Final = "endpointing"
 CONF_NO_SPEECH_TIMEOUT: Final = "no_speech_timeout"
 CONF_MAX_UTTERANCE: Final = "max_utterance"
 
 DEFAULT_LANGUAGE: Final = "en"
+# The language option's value for "the voice assistant's language".
+LANGUAGE_FOLLOW_PIPELINE: Final = "pipeline"
 DEFAULT_END_OF_SPEECH: Final = True
 # Deepgram's own default (10 ms) ends an utterance at every breath.
 DEFAULT_ENDPOINTING_MS: Final = 300
 DEFAULT_NO_SPEECH_TIMEOUT: Final = 8.0
 DEFAULT_MAX_UTTERANCE: Final = 30.0
+# Flux's own defaults.
+DEFAULT_EOT_THRESHOLD: Final = 0.7
+DEFAULT_EOT_TIMEOUT_MS: Final = 5000

@@ -26,10 +26,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import DeepgramConfigEntry, StreamSettings
-from .const import DOMAIN, LOGGER, MANUFACTURER
+from . import DeepgramConfigEntry
+from .const import DOMAIN, LANGUAGE_FOLLOW_PIPELINE, LOGGER, MANUFACTURER
+from .keyterms import keywords
 from .protocol import (
-    SPEECH_MODELS,
+    MULTILINGUAL,
     DeepgramAuthenticationError,
     DeepgramConnectionClosedError,
     DeepgramConnectionError,
@@ -38,6 +39,8 @@ from .protocol import (
     LiveStream,
     TranscriptBuilder,
 )
+from .protocol.models import closest_language
+from .settings import StreamSettings
 
 # Streams are independent; Deepgram limits concurrency per project, not here.
 PARALLEL_UPDATES = 0
@@ -48,6 +51,9 @@ SpeechAudioProcessing: Any = getattr(stt, "SpeechAudioProcessing", None)  # 2026
 
 # Deepgram's minimum; UtteranceEnd backs up speech_final in noisy rooms.
 UTTERANCE_END_MS = 1000
+TRAILING_PUNCTUATION = ".!?…。！？ "  # noqa: RUF001 - CJK full stops too
+# Flux takes these rates only; it has no channels parameter, so mono only.
+FLUX_SAMPLE_RATES = frozenset({8000, 16000, 24000, 44100, 48000})
 
 
 async def async_setup_entry(
@@ -59,26 +65,66 @@ async def async_setup_entry(
     async_add_entities([DeepgramSpeechToTextEntity(entry)])
 
 
+def request_language(settings: StreamSettings, pipeline_language: str) -> str:
+    """Return the Deepgram language code to ask for.
+
+    Following the voice assistant maps its language to the model's closest code
+    (de-AT becomes de, pt-BR stays pt-BR), else to multilingual where the model
+    has it.
+    """
+    if settings.language != LANGUAGE_FOLLOW_PIPELINE:
+        return settings.language
+    languages = settings.speech_model.languages
+    fallback = MULTILINGUAL if MULTILINGUAL in languages else languages[0]
+    return closest_language(pipeline_language, settings.model) or fallback
+
+
 def live_options(
-    metadata: SpeechMetadata, settings: StreamSettings, *, interim_results: bool
+    metadata: SpeechMetadata,
+    settings: StreamSettings,
+    terms: tuple[str, ...],
+    *,
+    interim_results: bool,
 ) -> LiveOptions:
-    """Describe Home Assistant's audio to Deepgram exactly as it will arrive."""
-    raw_audio: dict[str, Any] = {}
+    """Describe the audio exactly as it will arrive, with the entry's settings."""
+    model = settings.speech_model
+    language = request_language(settings, metadata.language)
+    options: dict[str, Any] = {
+        "model": model.name,
+        # Unset rather than false: some languages lack these features.
+        "numerals": settings.numerals or None,
+        "profanity_filter": settings.profanity_filter or None,
+    }
     if metadata.format != AudioFormats.OGG:  # Ogg describes itself to Deepgram.
-        raw_audio = {
-            "encoding": "linear16" if metadata.codec == AudioCodecs.PCM else "opus",
-            "sample_rate": int(metadata.sample_rate),
-            "channels": int(metadata.channel),
-        }
+        options["encoding"] = "linear16" if metadata.codec == AudioCodecs.PCM else "opus"
+        options["sample_rate"] = int(metadata.sample_rate)
+        if not model.flux:  # Flux takes mono only and has no channels parameter.
+            options["channels"] = int(metadata.channel)
+    if terms:
+        options |= {"keyterm": terms} if model.supports_keyterms else {"keywords": keywords(terms)}
+    if model.flux:
+        hint = MULTILINGUAL in model.languages and language != MULTILINGUAL
+        return LiveOptions(
+            eot_threshold=settings.eot_threshold,
+            eot_timeout_ms=settings.eot_timeout_ms,
+            language_hint=(language,) if hint else (),
+            **options,
+        )
     return LiveOptions(
-        model=settings.model,
-        language=settings.language,
-        punctuate=True,
-        endpointing=settings.endpointing_ms,
+        language=language,
+        punctuate=settings.punctuate,
+        smart_format=settings.smart_format,
+        filler_words=settings.filler_words or None,
+        endpointing=settings.endpointing,
         interim_results=True if interim_results or settings.end_of_speech else None,
         utterance_end_ms=UTTERANCE_END_MS if settings.end_of_speech else None,
-        **raw_audio,
+        **options,
     )
+
+
+def tidy(text: str, settings: StreamSettings) -> str:
+    """Drop the final punctuation that Assist's sentence matching trips over."""
+    return text.rstrip(TRAILING_PUNCTUATION) if settings.strip_punctuation else text
 
 
 def audio_chunks(stream: AsyncIterable[bytes]) -> AsyncIterable[bytes]:
@@ -102,7 +148,7 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         """Describe the entity and its service device."""
         self._entry = entry
         self._settings = entry.runtime_data.settings
-        self._model = SPEECH_MODELS[self._settings.model]
+        self._model = self._settings.speech_model
         self._attr_unique_id = entry.entry_id
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, entry.entry_id)},
@@ -134,12 +180,16 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
 
     @property
     def supported_sample_rates(self) -> list[AudioSampleRates]:
-        """Return every rate Home Assistant defines; Deepgram takes any."""
+        """Return every rate Home Assistant defines (Nova), or those Flux takes."""
+        if self._model.flux:
+            return [rate for rate in AudioSampleRates if rate in FLUX_SAMPLE_RATES]
         return list(AudioSampleRates)
 
     @property
     def supported_channels(self) -> list[AudioChannels]:
-        """Return mono and stereo."""
+        """Return mono and stereo (Nova), or mono (Flux)."""
+        if self._model.flux:
+            return [AudioChannels.CHANNEL_MONO]
         return [AudioChannels.CHANNEL_MONO, AudioChannels.CHANNEL_STEREO]
 
     @property
@@ -177,9 +227,9 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
     ) -> AsyncGenerator[Any]:
         """Yield partial results, then exactly one SpeechResult, whatever happens."""
         settings = self._settings
-        live = self._entry.runtime_data.client.open_stream(
-            audio_chunks(stream), live_options(metadata, settings, interim_results=partials)
-        )
+        data = self._entry.runtime_data
+        options = live_options(metadata, settings, data.keyterms.terms, interim_results=partials)
+        live = data.client.open_stream(audio_chunks(stream), options)
         transcript = TranscriptBuilder()
         started = time.monotonic()
         # With end of speech on, nothing else bounds the audio (Home Assistant
@@ -192,7 +242,7 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
             async with aclosing(live.messages()) as messages:
                 async for message in messages:
                     if transcript.add(message) and partials and PartialSpeechResult is not None:
-                        yield PartialSpeechResult(transcript.partial_text)
+                        yield PartialSpeechResult(tidy(transcript.partial_text, settings))
                     if bound is None:
                         continue
                     if transcript.utterance_ended:
@@ -204,7 +254,7 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         except Exception as err:  # noqa: BLE001 - the pipeline must get a result, not a traceback
             result = self._result_of_failure(err, transcript)
         else:
-            result = SpeechResult(transcript.text, SpeechResultState.SUCCESS)
+            result = SpeechResult(tidy(transcript.text, settings), SpeechResultState.SUCCESS)
         finally:
             if bound is not None:
                 bound.cancel()
@@ -225,7 +275,9 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         elif isinstance(err, DeepgramConnectionClosedError | DeepgramConnectionError):
             if transcript.has_finals:
                 LOGGER.warning("Deepgram stream ended early, keeping what was heard: %s", err)
-                return SpeechResult(transcript.text, SpeechResultState.SUCCESS)
+                return SpeechResult(
+                    tidy(transcript.text, self._settings), SpeechResultState.SUCCESS
+                )
             LOGGER.error("Deepgram speech-to-text failed: %s", err)
         elif isinstance(err, DeepgramError):
             LOGGER.error("Deepgram speech-to-text failed: %s", err)

@@ -20,7 +20,7 @@ from .errors import (
     DeepgramServerError,
     error_for_status,
 )
-from .messages import Metadata, Results, ServerMessage, UtteranceEnd, parse_message
+from .messages import Metadata, Results, ServerMessage, TurnInfo, UtteranceEnd, parse_message
 from .options import LiveOptions
 from .wav import WavHeaderStripper
 
@@ -28,6 +28,7 @@ LOGGER = logging.getLogger(__name__)
 
 DEFAULT_SERVER: Final = "https://api.deepgram.com"
 LISTEN_PATH: Final = "/v1/listen"
+FLUX_LISTEN_PATH: Final = "/v2/listen"
 
 KEEPALIVE_MESSAGE: Final = json.dumps({"type": "KeepAlive"})
 CLOSE_STREAM_MESSAGE: Final = json.dumps({"type": "CloseStream"})
@@ -35,6 +36,8 @@ FINALIZE_MESSAGE: Final = json.dumps({"type": "Finalize"})
 
 # Deepgram closes a stream after ~10 s without a frame; stay well inside that.
 KEEPALIVE_INTERVAL: Final = 4.0
+# Flux has no KeepAlive message; websocket pings keep it open instead.
+FLUX_PING_INTERVAL: Final = 5.0
 CONNECT_TIMEOUT: Final = 8.0
 # How long to wait for the final results after CloseStream.
 FINISH_TIMEOUT: Final = 5.0
@@ -58,13 +61,26 @@ class Transcript:
 
 
 class TranscriptBuilder:
-    """Join the final segments of a stream; keep the latest interim for partials."""
+    """Join the final segments of a stream; keep the latest interim for partials.
 
-    __slots__ = ("_finals", "heard_speech", "interim", "request_id", "utterance_ended")
+    For Flux, a finished turn is a final segment, and the turn still open when
+    the stream closes counts with its latest transcript (Flux's CloseStream does
+    not end the turn).
+    """
+
+    __slots__ = (
+        "_finals",
+        "_open_turn",
+        "heard_speech",
+        "interim",
+        "request_id",
+        "utterance_ended",
+    )
 
     def __init__(self) -> None:
         """Start with nothing heard."""
         self._finals: list[str] = []
+        self._open_turn = ""
         self.interim = ""
         self.request_id: str | None = None
         self.heard_speech = False
@@ -76,15 +92,16 @@ class TranscriptBuilder:
         if isinstance(message, UtteranceEnd):
             self.utterance_ended = self.utterance_ended or bool(self._finals)
             return False
-        if isinstance(message, Metadata):
-            self.request_id = self.request_id or message.request_id
-            return False
-        if not isinstance(message, Results):
+        if not isinstance(message, Results | Metadata | TurnInfo):
             return False
         self.request_id = self.request_id or message.request_id
+        if isinstance(message, Metadata):
+            return False
         self.heard_speech = self.heard_speech or bool(message.transcript)
         before = self.partial_text
-        if not message.is_final:
+        if isinstance(message, TurnInfo):
+            self._add_turn(message)
+        elif not message.is_final:
             self.interim = message.transcript
         else:
             self.interim = ""
@@ -94,6 +111,15 @@ class TranscriptBuilder:
                 self.utterance_ended = True
         return self.partial_text != before
 
+    def _add_turn(self, turn: TurnInfo) -> None:
+        if not turn.end_of_turn:
+            self._open_turn = turn.transcript
+            return
+        self._open_turn = ""
+        if turn.transcript:
+            self._finals.append(turn.transcript)
+            self.utterance_ended = True
+
     @property
     def has_finals(self) -> bool:
         """Whether any final segment carried words."""
@@ -102,12 +128,13 @@ class TranscriptBuilder:
     @property
     def text(self) -> str:
         """Return the final segments joined."""
-        return " ".join(self._finals)
+        return " ".join([*self._finals, self._open_turn] if self._open_turn else self._finals)
 
     @property
     def partial_text(self) -> str:
         """Return the finals plus the current interim: everything heard so far."""
-        return " ".join([*self._finals, self.interim] if self.interim else self._finals)
+        pending = self._open_turn or self.interim
+        return " ".join([*self._finals, pending] if pending else self._finals)
 
 
 def handshake_request_id(ws: aiohttp.ClientWebSocketResponse) -> str | None:
@@ -121,11 +148,12 @@ def handshake_request_id(ws: aiohttp.ClientWebSocketResponse) -> str | None:
     return request_id if isinstance(request_id, str) else None
 
 
-def listen_url(server: str) -> URL:
+def listen_url(server: str, *, flux: bool = False) -> URL:
     """Return the websocket URL of the live endpoint of an http(s) or ws(s) server."""
     url = URL(server)
     scheme = {"https": "wss", "http": "ws"}.get(url.scheme, url.scheme)
-    return url.with_scheme(scheme).with_path(url.path.rstrip("/") + LISTEN_PATH)
+    path = FLUX_LISTEN_PATH if flux else LISTEN_PATH
+    return url.with_scheme(scheme).with_path(url.path.rstrip("/") + path)
 
 
 class LiveStream:
@@ -221,13 +249,14 @@ class LiveStream:
         """Send queued audio in order, keep the socket alive, then end the stream."""
         loop = asyncio.get_running_loop()
         self._last_sent = loop.time()
-        keepalive = asyncio.create_task(self._keep_alive(ws))
+        keepalive = None if self._options.flux else asyncio.create_task(self._keep_alive(ws))
         try:
             while (chunk := await self._chunks.get()) is not None:
                 await ws.send_bytes(chunk)
                 self._last_sent = loop.time()
         finally:
-            keepalive.cancel()
+            if keepalive is not None:
+                keepalive.cancel()
         if self._input_error is None:
             await ws.send_str(CLOSE_STREAM_MESSAGE)
             # Deepgram answers with the last results and closes; bound the wait.
@@ -318,13 +347,14 @@ class DeepgramClient:
 
     async def connect(self, options: LiveOptions) -> aiohttp.ClientWebSocketResponse:
         """Open a live stream; map every failure to a DeepgramError."""
-        url = listen_url(self.server)
+        url = listen_url(self.server, flux=options.flux)
         try:
             async with asyncio.timeout(self.connect_timeout):
                 return await self._session.ws_connect(
                     url,
                     params=options.query(),
                     headers=self._headers,
+                    heartbeat=FLUX_PING_INTERVAL if options.flux else None,
                     max_msg_size=MAX_MESSAGE_BYTES,
                     # pyright misreads aiohttp's attrs fields as no parameters.
                     timeout=aiohttp.ClientWSTimeout(ws_close=self.finish_timeout),  # pyright: ignore[reportCallIssue]

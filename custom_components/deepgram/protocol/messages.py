@@ -68,6 +68,24 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class TurnInfo:
+    """Flux's view of the current turn: its transcript so far, or its end."""
+
+    event: str  # StartOfTurn, Update, EagerEndOfTurn, TurnResumed or EndOfTurn
+    turn_index: int
+    transcript: str
+    end_of_turn_confidence: float
+    words: tuple[Word, ...]
+    trigger: str | None
+    request_id: str | None
+
+    @property
+    def end_of_turn(self) -> bool:
+        """Whether Flux has decided the turn is over."""
+        return self.event == "EndOfTurn"
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorMessage:
     """Deepgram refused a message but kept the stream open."""
 
@@ -76,7 +94,7 @@ class ErrorMessage:
     code: str
 
 
-type ServerMessage = Results | Metadata | UtteranceEnd | SpeechStarted | ErrorMessage
+type ServerMessage = Results | Metadata | UtteranceEnd | SpeechStarted | TurnInfo | ErrorMessage
 
 
 def _string(data: dict[str, Any], key: str, default: str = "") -> str:
@@ -124,17 +142,19 @@ def _word(data: Any) -> Word | None:
     )
 
 
+def _words(data: dict[str, Any]) -> tuple[Word, ...]:
+    raw_words = data.get("words")
+    if not isinstance(raw_words, list):
+        return ()
+    return tuple(word for word in map(_word, raw_words) if word is not None)
+
+
 def _results(data: dict[str, Any]) -> Results:
     alternatives = _object(data, "channel").get("alternatives")
     best: dict[str, Any] = {}
     if isinstance(alternatives, list) and alternatives and isinstance(alternatives[0], dict):
         best = alternatives[0]
-    raw_words = best.get("words")
-    words = (
-        tuple(word for word in map(_word, raw_words) if word is not None)
-        if isinstance(raw_words, list)
-        else ()
-    )
+    words = _words(best)
     return Results(
         transcript=_string(best, "transcript").strip(),
         confidence=_number(best, "confidence"),
@@ -166,6 +186,19 @@ def _speech_started(data: dict[str, Any]) -> SpeechStarted:
     return SpeechStarted(_number(data, "timestamp"), _ints(data, "channel"))
 
 
+def _turn_info(data: dict[str, Any]) -> TurnInfo:
+    turn_index = data.get("turn_index")
+    return TurnInfo(
+        event=_string(data, "event"),
+        turn_index=turn_index if isinstance(turn_index, int) else 0,
+        transcript=_string(data, "transcript").strip(),
+        end_of_turn_confidence=_number(data, "end_of_turn_confidence"),
+        words=_words(data),
+        trigger=_optional_string(data, "trigger"),
+        request_id=_optional_string(data, "request_id"),
+    )
+
+
 def _error(data: dict[str, Any]) -> ErrorMessage:
     return ErrorMessage(
         variant=_string(data, "variant"),
@@ -179,6 +212,7 @@ _PARSERS: dict[str, Callable[[dict[str, Any]], ServerMessage]] = {
     "Metadata": _metadata,
     "UtteranceEnd": _utterance_end,
     "SpeechStarted": _speech_started,
+    "TurnInfo": _turn_info,
     "Error": _error,
 }
 

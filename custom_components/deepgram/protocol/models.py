@@ -33,6 +33,10 @@ _NOVA_2_LANGUAGES = (
 )
 
 
+# Languages Flux takes as `language_hint`; `multi` leaves detection to Flux.
+_FLUX_HINTS = ("en", "es", "fr", "de", "hi", "ru", "pt", "ja", "it", "nl")
+
+
 @dataclass(frozen=True, slots=True)
 class SpeechModel:
     """A Deepgram model that the live endpoint serves."""
@@ -41,12 +45,28 @@ class SpeechModel:
     label: str
     languages: tuple[str, ...]
     supports_keyterms: bool
+    # Flux models detect turns themselves and live on /v2/listen.
+    flux: bool = False
 
 
 SPEECH_MODELS: dict[str, SpeechModel] = {
     model.name: model
     for model in (
         SpeechModel("nova-3", "Nova-3", _NOVA_3_LANGUAGES, supports_keyterms=True),
+        SpeechModel(
+            "flux-general-en",
+            "Flux (English)",
+            _ENGLISH_ONLY,
+            supports_keyterms=True,
+            flux=True,
+        ),
+        SpeechModel(
+            "flux-general-multi",
+            "Flux (multilingual)",
+            (*_FLUX_HINTS, MULTILINGUAL),
+            supports_keyterms=True,
+            flux=True,
+        ),
         SpeechModel(
             "nova-3-medical",
             "Nova-3 Medical",

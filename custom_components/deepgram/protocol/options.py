@@ -42,6 +42,16 @@ class LiveOptions:
     tag: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
     version: str | None = None
+    # Flux (/v2/listen) only: when a turn ends, and which languages to expect.
+    eot_threshold: float | None = None
+    eager_eot_threshold: float | None = None
+    eot_timeout_ms: int | None = None
+    language_hint: tuple[str, ...] = ()
+
+    @property
+    def flux(self) -> bool:
+        """Whether the model is a Flux model, served on /v2/listen."""
+        return self.model.startswith("flux-")
 
     def query(self) -> list[tuple[str, str]]:
         """Return the query parameters: booleans as true/false, lists as repeated keys."""
