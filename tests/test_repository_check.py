@@ -1,0 +1,711 @@
+"""The repository check (scripts/check_repository): each rule, on a small example repository.
+
+The example is a minimal integration written here, so these tests do not change when the
+real integration does; one test checks the real repository itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import json
+from pathlib import Path
+import shutil
+from typing import Any
+
+from PIL import Image, ImageDraw
+import pytest
+
+from tools import check_repository
+from tools.check_repository import RULES, check
+
+DOMAIN = "demo_stt"
+
+MANIFEST = {
+    "domain": DOMAIN,
+    "name": "Demo STT",
+    "codeowners": ["@someone"],
+    "config_flow": True,
+    "documentation": "https://github.com/someone/demo_stt",
+    "integration_type": "service",
+    "iot_class": "cloud_push",
+    "issue_tracker": "https://github.com/someone/demo_stt/issues",
+    "requirements": [],
+    "version": "1.2.0",
+}
+
+CONST_PY = """\
+DOMAIN = "demo_stt"
+CONF_SERVER = "server"
+CONF_ADVANCED = "advanced"
+CONF_SPEED = "speed"
+"""
+
+INIT_PY = """\
+from homeassistant.exceptions import ConfigEntryNotReady
+
+from .const import DOMAIN
+
+
+async def async_setup_entry(hass, entry):
+    raise ConfigEntryNotReady(
+        translation_domain=DOMAIN,
+        translation_key="cannot_connect",
+        translation_placeholders={"error": "down"},
+    )
+"""
+
+CONFIG_FLOW_PY = """\
+import voluptuous as vol
+
+from homeassistant.config_entries import ConfigFlow, OptionsFlow
+from homeassistant.const import CONF_API_KEY
+from homeassistant.data_entry_flow import section
+
+from .const import CONF_ADVANCED, CONF_SERVER, CONF_SPEED, DOMAIN
+
+SERVER_SECTION = section(vol.Schema({vol.Optional(CONF_SERVER): str}))
+USER_SCHEMA = vol.Schema(
+    {vol.Required(CONF_API_KEY): str, vol.Required(CONF_ADVANCED): SERVER_SECTION}
+)
+
+
+def _check(key):
+    if not key:
+        return {"base": "invalid_auth"}
+    return {}
+
+
+class DemoConfigFlow(ConfigFlow, domain=DOMAIN):
+    async def async_step_user(self, user_input=None):
+        errors = {}
+        if user_input is not None:
+            errors = _check(user_input[CONF_API_KEY])
+            if not errors:
+                await self.async_set_unique_id("x")
+                self._abort_if_unique_id_configured()
+                return self.async_abort(reason="not_ready")
+            errors["base"] = "unknown"
+        return self.async_show_form(
+            step_id="user",
+            data_schema=USER_SCHEMA,
+            errors=errors,
+            description_placeholders={"url": "https://example.com"},
+        )
+
+    async def async_step_reauth_confirm(self, user_input=None):
+        entry = self._get_reauth_entry()
+        if user_input is not None:
+            return self.async_update_reload_and_abort(entry, data_updates=user_input)
+        return self.async_show_form(
+            step_id="reauth_confirm", data_schema=vol.Schema({vol.Required(CONF_API_KEY): str})
+        )
+
+
+class DemoOptionsFlow(OptionsFlow):
+    async def async_step_init(self, user_input=None):
+        return self.async_show_form(
+            step_id="init", data_schema=vol.Schema({vol.Required(CONF_SPEED): int})
+        )
+"""
+
+STT_PY = """\
+from homeassistant.components.stt import SpeechToTextEntity
+
+
+class DemoEntity(SpeechToTextEntity):
+    _attr_translation_key = "demo"
+"""
+
+TRANSLATIONS: dict[str, Any] = {
+    "config": {
+        "step": {
+            "user": {
+                "title": "Connect",
+                "description": "Get a key at {url}.",
+                "data": {"api_key": "API key"},
+                "data_description": {"api_key": "Your key."},
+                "sections": {
+                    "advanced": {
+                        "name": "Server",
+                        "data": {"server": "Server URL"},
+                        "data_description": {"server": "Where it runs."},
+                    }
+                },
+            },
+            "reauth_confirm": {"data": {"api_key": "API key"}},
+        },
+        "error": {"invalid_auth": "Wrong key.", "unknown": "Unexpected error."},
+        "abort": {
+            "already_configured": "Already set up.",
+            "not_ready": "Not ready.",
+            "reauth_successful": "Done.",
+        },
+    },
+    "options": {"step": {"init": {"data": {"speed": "Speed"}}}},
+    "entity": {"stt": {"demo": {"name": "Demo"}}},
+    "exceptions": {"cannot_connect": {"message": "Cannot connect: {error}"}},
+}
+
+
+def _png(
+    path: Path, size: tuple[int, int], *, box: tuple[int, int, int, int] | None = None
+) -> None:
+    """Draw a rounded box on a transparent canvas (as large as the canvas by default)."""
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    left, top, right, bottom = box or (0, 0, *size)
+    ImageDraw.Draw(image).rounded_rectangle(
+        (left, top, right - 1, bottom - 1), radius=16, fill=(30, 90, 200, 255)
+    )
+    image.save(path)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """Write a small repository that passes every rule."""
+    _write_json(tmp_path / "hacs.json", {"name": "Demo", "homeassistant": "2026.2.0"})
+    (tmp_path / "README.md").write_text("# Demo\n")
+    shutil.copy(check_repository.ROOT / "LICENSE", tmp_path / "LICENSE")
+    integration = tmp_path / "custom_components" / DOMAIN
+    (integration / "translations").mkdir(parents=True)
+    (integration / "brand").mkdir()
+    _write_json(integration / "manifest.json", MANIFEST)
+    (integration / "const.py").write_text(CONST_PY)
+    (integration / "__init__.py").write_text(INIT_PY)
+    (integration / "config_flow.py").write_text(CONFIG_FLOW_PY)
+    (integration / "stt.py").write_text(STT_PY)
+    _write_json(integration / "translations" / "en.json", TRANSLATIONS)
+    _png(integration / "brand" / "icon.png", (256, 256))
+    _png(integration / "brand" / "icon@2x.png", (512, 512), box=(0, 56, 512, 456))
+    _png(integration / "brand" / "logo.png", (400, 128))
+    return tmp_path
+
+
+def _integration(repo: Path) -> Path:
+    return repo / "custom_components" / DOMAIN
+
+
+def _edit_json(path: Path, edit: Callable[[Any], Any]) -> None:
+    data = json.loads(path.read_text())
+    result = edit(data)
+    _write_json(path, data if result is None else result)
+
+
+def _edit_manifest(repo: Path, edit: Callable[[dict[str, Any]], Any]) -> None:
+    _edit_json(_integration(repo) / "manifest.json", edit)
+
+
+def _edit_translations(repo: Path, edit: Callable[[dict[str, Any]], Any]) -> None:
+    _edit_json(_integration(repo) / "translations" / "en.json", edit)
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def _problems(repo: Path) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for problem in check(repo):
+        found.setdefault(problem.rule, []).append(f"{problem.path}: {problem.message}")
+    return found
+
+
+def test_the_real_repository_passes() -> None:
+    assert [str(problem) for problem in check(check_repository.ROOT)] == []
+
+
+def test_the_example_passes(repo: Path) -> None:
+    assert _problems(repo) == {}
+
+
+def test_every_rule_has_a_case_here() -> None:
+    assert {rule.id for rule in RULES} == {rule for _, rule, _ in CASES}
+
+
+def _drop(*keys: str) -> Callable[[dict[str, Any]], None]:
+    """Remove a nested key, e.g. _drop("config", "error", "unknown")."""
+
+    def edit(data: dict[str, Any]) -> None:
+        for key in keys[:-1]:
+            data = data[key]
+        del data[keys[-1]]
+
+    return edit
+
+
+def _name_last(manifest: dict[str, Any]) -> dict[str, Any]:
+    name = manifest.pop("name")
+    return {**manifest, "name": name}
+
+
+def _set(*keys: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(data: dict[str, Any]) -> None:
+        for key in keys[:-1]:
+            data = data.setdefault(key, {})
+        data[keys[-1]] = value
+
+    return edit
+
+
+CASES: list[tuple[Callable[[Path], Any], str, str]] = [
+    # hacs.json
+    (lambda repo: (repo / "hacs.json").unlink(), "hacs-json", "hacs.json: is missing"),
+    (lambda repo: (repo / "hacs.json").write_text("{"), "hacs-json", "not valid JSON"),
+    (lambda repo: _write_json(repo / "hacs.json", ["Demo"]), "hacs-json", "JSON object"),
+    (
+        lambda repo: _edit_json(repo / "hacs.json", _set("domains", value=["stt"])),
+        "hacs-json-keys",
+        'unknown key "domains"',
+    ),
+    (
+        lambda repo: _edit_json(repo / "hacs.json", _drop("name")),
+        "hacs-json-keys",
+        '"name" is required',
+    ),
+    (
+        lambda repo: _edit_json(repo / "hacs.json", _set("hide_default_branch", value="yes")),
+        "hacs-json-keys",
+        '"hide_default_branch" has the wrong type',
+    ),
+    (
+        lambda repo: _edit_json(repo / "hacs.json", _set("zip_release", value=True)),
+        "hacs-json-keys",
+        '"zip_release" needs "filename"',
+    ),
+    (
+        lambda repo: _edit_json(repo / "hacs.json", _set("homeassistant", value="soon")),
+        "hacs-json-keys",
+        '"homeassistant" is not a version',
+    ),
+    (
+        lambda repo: _edit_json(repo / "hacs.json", _set("country", value=["nl"])),
+        "hacs-json-keys",
+        "ISO 3166-1",
+    ),
+    (
+        lambda repo: _edit_json(repo / "hacs.json", _set("content_in_root", value=True)),
+        "hacs-json-keys",
+        '"content_in_root" is true',
+    ),
+    # README and license
+    (lambda repo: (repo / "README.md").unlink(), "readme", "README.md: is missing"),
+    (lambda repo: (repo / "LICENSE").unlink(), "license", "LICENSE: is missing"),
+    (
+        lambda repo: (repo / "LICENSE").write_text("All rights reserved.\n"),
+        "license",
+        "does not look like an OSI-approved license",
+    ),
+    # One integration
+    (
+        lambda repo: shutil.copytree(_integration(repo), repo / "custom_components" / "other"),
+        "one-integration",
+        "holds 2 integrations (demo_stt, other)",
+    ),
+    (
+        lambda repo: shutil.rmtree(repo / "custom_components"),
+        "one-integration",
+        "holds no integration",
+    ),
+    # manifest.json
+    (
+        lambda repo: (_integration(repo) / "manifest.json").write_text("{,}"),
+        "manifest-json",
+        "manifest.json: is not valid JSON",
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _drop("version")),
+        "manifest-required",
+        '"version" is required',
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _drop("issue_tracker")),
+        "manifest-required",
+        '"issue_tracker" is required',
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _drop("iot_class")),
+        "manifest-required",
+        '"iot_class" is required',
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _set("categories", value=["ai_voice.speech"])),
+        "manifest-keys",
+        'unknown key "categories"',
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _name_last),
+        "manifest-order",
+        "domain, name, codeowners",
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _set("domain", value="demo")),
+        "manifest-domain",
+        "does not match the directory name",
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _set("domain", value="Demo-STT")),
+        "manifest-domain",
+        "lowercase letters",
+    ),
+    (
+        lambda repo: (
+            _integration(repo).rename(repo / "custom_components" / "stt"),
+            _edit_json(
+                repo / "custom_components" / "stt" / "manifest.json", _set("domain", value="stt")
+            ),
+        ),
+        "manifest-domain",
+        "collides with a core integration",
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _set("version", value="latest")),
+        "manifest-version",
+        "not a version Home Assistant accepts",
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _set("documentation", value="http://example.com")),
+        "manifest-values",
+        '"documentation" must be an https URL',
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _set("issue_tracker", value="the issues page")),
+        "manifest-values",
+        '"issue_tracker" must be a URL',
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _set("codeowners", value=["someone"])),
+        "manifest-values",
+        'starting with "@"',
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _set("requirements", value="aiohttp")),
+        "manifest-values",
+        '"requirements" must be a list of strings',
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _set("iot_class", value="cloud")),
+        "manifest-values",
+        '"iot_class" must be one of',
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _set("integration_type", value="thing")),
+        "manifest-values",
+        '"integration_type" must be one of',
+    ),
+    (
+        lambda repo: _edit_manifest(repo, _set("config_flow", value="yes")),
+        "manifest-values",
+        '"config_flow" must be true or false',
+    ),
+    # config_flow.py and the manifest
+    (
+        lambda repo: _edit_manifest(repo, _drop("config_flow")),
+        "config-flow",
+        'needs "config_flow": true',
+    ),
+    (
+        lambda repo: (_integration(repo) / "config_flow.py").unlink(),
+        "config-flow",
+        "config_flow.py is missing",
+    ),
+    # Dependencies
+    (
+        lambda repo: (_integration(repo) / "view.py").write_text(
+            "from homeassistant.components.http import HomeAssistantView\n"
+        ),
+        "dependencies",
+        "view.py:1: uses the http integration",
+    ),
+    # JSON files
+    (
+        lambda repo: (_integration(repo) / "icons.json").write_text("{'a': 1}"),
+        "json-files",
+        "icons.json: is not valid JSON",
+    ),
+    # The structure of the translations.
+    (
+        lambda repo: (_integration(repo) / "translations" / "en.json").unlink(),
+        "translations-schema",
+        "en.json: is missing",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _set("config", "step", "user", "help", value="x")),
+        "translations-schema",
+        "config.step.user.help is not a key Home Assistant knows here",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _set("services", value="none")),
+        "translations-schema",
+        "services must be an object",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo, _set("config", "step", "user", "data_description", "model", value="Model.")
+        ),
+        "translations-schema",
+        "config.step.user.data_description.model has no config.step.user.data.model",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo, _set("exceptions", "Cannot-Connect", value={"message": "x"})
+        ),
+        "translations-schema",
+        "exceptions.Cannot-Connect is not a valid translation key",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _set("config", "title", value="Demo")),
+        "translations-schema",
+        "config.title is no longer used",
+    ),
+    # The text of the translations.
+    (
+        lambda repo: _edit_translations(
+            repo, _set("config", "error", "unknown", value="<b>Oops</b>")
+        ),
+        "translations-strings",
+        "config.error.unknown contains HTML",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _set("config", "error", "unknown", value="")),
+        "translations-strings",
+        "config.error.unknown is empty",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _set("config", "error", "unknown", value="Oops. ")),
+        "translations-strings",
+        "config.error.unknown has leading or trailing spaces",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo, _set("config", "step", "user", "description", value="Open '{url}'.")
+        ),
+        "translations-strings",
+        "puts a placeholder in single quotes",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo,
+            _set(
+                "config",
+                "abort",
+                "already_configured",
+                value="[%key:common::config_flow::abort::already_configured_device%]",
+            ),
+        ),
+        "translations-strings",
+        "uses a [%key:...%] reference",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _set("config", "error", "unknown", value=3)),
+        "translations-schema",
+        "config.error.unknown must be a string",
+    ),
+    # Everything the code shows has a translation.
+    (
+        lambda repo: _edit_translations(repo, _drop("config", "step", "reauth_confirm")),
+        "translations-complete",
+        "config.step.reauth_confirm is missing",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _drop("options", "step", "init", "data", "speed")),
+        "translations-complete",
+        "no options.step.*.data.speed label",
+    ),
+    (
+        lambda repo: (
+            _edit_translations(repo, _drop("config", "step", "user", "data")),
+            _edit_translations(repo, _drop("config", "step", "user", "data_description")),
+            _edit_translations(repo, _drop("config", "step", "reauth_confirm", "data")),
+        ),
+        "translations-complete",
+        "no config.step.*.data.api_key label",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _drop("config", "step", "user", "sections")),
+        "translations-complete",
+        "no config.step.*.sections.advanced",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo, _drop("config", "step", "user", "sections", "advanced", "data")
+        ),
+        "translations-complete",
+        "no config.step.*.data.server label",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _drop("config", "error", "invalid_auth")),
+        "translations-complete",
+        "config.error.invalid_auth is missing",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _drop("config", "error", "unknown")),
+        "translations-complete",
+        "config.error.unknown is missing",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _drop("config", "abort", "not_ready")),
+        "translations-complete",
+        "config.abort.not_ready is missing",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _drop("config", "abort", "already_configured")),
+        "translations-complete",
+        "config.abort.already_configured is missing",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _drop("config", "abort", "reauth_successful")),
+        "translations-complete",
+        "config.abort.reauth_successful is missing",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo, _set("config", "step", "user", "description", value="Get a key at {site}.")
+        ),
+        "translations-complete",
+        "config.step.user.description uses {site}",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _drop("exceptions", "cannot_connect")),
+        "translations-complete",
+        "exceptions.cannot_connect.message is missing",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo, _set("exceptions", "cannot_connect", "message", value="Down: {reason}")
+        ),
+        "translations-complete",
+        "exceptions.cannot_connect.message uses {reason}",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _drop("entity")),
+        "translations-complete",
+        "entity.stt.demo is missing",
+    ),
+    # Brand images
+    (
+        lambda repo: (_integration(repo) / "brand" / "icon.png").unlink(),
+        "brand-files",
+        "icon.png: is missing",
+    ),
+    (
+        lambda repo: _png(_integration(repo) / "brand" / "banner.png", (256, 256)),
+        "brand-files",
+        "banner.png: is not a brand image name",
+    ),
+    (
+        lambda repo: _png(_integration(repo) / "brand" / "icon.png", (200, 200)),
+        "brand-images",
+        "is 200x200; an icon must be 256x256",
+    ),
+    (
+        lambda repo: _png(_integration(repo) / "brand" / "icon@2x.png", (256, 256)),
+        "brand-images",
+        "an icon@2x must be 512x512",
+    ),
+    (
+        lambda repo: _png(_integration(repo) / "brand" / "logo.png", (300, 100)),
+        "brand-images",
+        "a logo's shortest side must be 128 to 256 px",
+    ),
+    (
+        lambda repo: _png(_integration(repo) / "brand" / "logo@2x.png", (800, 128)),
+        "brand-images",
+        "a logo@2x's shortest side must be 256 to 512 px",
+    ),
+    (
+        lambda repo: Image.new("RGB", (256, 256), (1, 2, 3)).save(
+            _integration(repo) / "brand" / "icon.png"
+        ),
+        "brand-images",
+        "has no transparent background",
+    ),
+    (
+        lambda repo: Image.new("RGB", (256, 256)).save(
+            _integration(repo) / "brand" / "icon.png", format="JPEG"
+        ),
+        "brand-images",
+        "is not a PNG file",
+    ),
+    (
+        lambda repo: _png(
+            _integration(repo) / "brand" / "icon.png", (256, 256), box=(8, 8, 248, 248)
+        ),
+        "brand-images",
+        "icon.png: is not trimmed",
+    ),
+    (
+        lambda repo: _png(
+            _integration(repo) / "brand" / "logo.png", (400, 128), box=(0, 10, 400, 128)
+        ),
+        "brand-images",
+        "logo.png: is not trimmed",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("break_it", "rule", "message"),
+    CASES,
+    ids=[f"{rule}-{index}" for index, (_, rule, _) in enumerate(CASES)],
+)
+def test_each_rule_finds_what_it_checks(
+    repo: Path, break_it: Callable[[Path], Any], rule: str, message: str
+) -> None:
+    break_it(repo)
+
+    problems = _problems(repo)
+
+    assert rule in problems, problems
+    assert any(message in problem for problem in problems[rule]), problems[rule]
+
+
+def test_command_line_lists_rules_and_reports_problems(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert check_repository.main([str(repo)]) == 0
+    assert "20 rules, no problems" in capsys.readouterr().out
+
+    (repo / "README.md").unlink()
+    assert check_repository.main([str(repo)]) == 1
+    out = capsys.readouterr().out
+    assert "README.md: is missing" in out
+    assert "[readme]" in out
+    assert "1 problem(s)" in out
+
+    assert check_repository.main(["--list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in listed] == [rule.id for rule in RULES]
+
+
+def test_the_example_integration_is_read_as_expected(repo: Path) -> None:
+    usage = check_repository._collect_usage(check_repository.Repository(repo))
+
+    config, options = usage.flows["config"], usage.flows["options"]
+    assert set(config.steps) == {"user", "reauth_confirm"}
+    assert set(config.fields) == {"api_key", "server"}
+    assert set(config.sections) == {"advanced"}
+    assert set(config.errors) == {"invalid_auth", "unknown"}
+    assert set(config.aborts) == {"already_configured", "not_ready", "reauth_successful"}
+    assert config.placeholders == {"user": {"url"}, "reauth_confirm": set()}
+    assert set(options.steps) == {"init"}
+    assert set(options.fields) == {"speed"}
+    assert usage.exceptions["cannot_connect"][1] == {"error"}
+    assert set(usage.entity_keys) == {("stt", "demo")}
+
+
+def test_placeholders_built_at_run_time_are_not_guessed(repo: Path) -> None:
+    _replace(
+        _integration(repo) / "config_flow.py",
+        'description_placeholders={"url": "https://example.com"}',
+        "description_placeholders=dict(PLACES)",
+    )
+    _edit_translations(
+        repo, _set("config", "step", "user", "description", value="Anything {goes}.")
+    )
+
+    assert _problems(repo) == {}

@@ -1,0 +1,1265 @@
+"""Check the repository the way the HACS action and hassfest check a custom integration.
+
+Run `scripts/check_repository` (or `python -m tools.check_repository [ROOT]`); it prints
+each problem with the rule that found it and exits 1 if there is any. `--list` shows
+the rules. What the actions check that only GitHub knows (the repository's
+description, topics, issues, releases) is out of reach here.
+
+Sources of the rules: hassfest's manifest, translations, config_flow, dependencies and
+json plugins; the HACS action's hacs.json, manifest, brands, information and license
+validators; the Home Assistant brands guidelines for image sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+import json
+from pathlib import Path
+import re
+import sys
+from typing import Any
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+HACS_JSON_KEYS: Mapping[str, type | tuple[type, ...]] = {
+    "name": str,
+    "content_in_root": bool,
+    "country": (str, list),
+    "filename": str,
+    "hacs": str,
+    "hide_default_branch": bool,
+    "homeassistant": str,
+    "persistent_directory": str,
+    "render_readme": bool,
+    "zip_release": bool,
+}
+
+# Keys hassfest's custom-integration manifest schema knows (it rejects any other).
+MANIFEST_KEYS = frozenset(
+    {
+        *("domain", "name", "integration_type", "config_flow", "mqtt", "zeroconf", "ssdp"),
+        *("bluetooth", "homekit", "dhcp", "usb", "documentation", "issue_tracker"),
+        *("quality_scale", "requirements", "dependencies", "after_dependencies"),
+        *("codeowners", "loggers", "disabled", "iot_class", "single_config_entry"),
+        *("version", "import_executor"),
+    }
+)
+# hassfest requires the first five (iot_class for every non-platform domain);
+# the HACS action also requires issue_tracker, and the HA loader refuses a
+# custom integration without a version.
+MANIFEST_REQUIRED = (
+    "domain",
+    "name",
+    "codeowners",
+    "documentation",
+    "iot_class",
+    "issue_tracker",
+    "version",
+)
+IOT_CLASSES = frozenset(
+    {"assumed_state", "calculated", "cloud_polling", "cloud_push", "local_polling", "local_push"}
+)
+INTEGRATION_TYPES = frozenset(
+    {"device", "entity", "hardware", "helper", "hub", "service", "system"}
+)
+MANIFEST_STRING_LISTS = ("codeowners", "requirements", "dependencies", "after_dependencies")
+MANIFEST_BOOLEANS = ("config_flow", "single_config_entry", "import_executor")
+DOMAIN_PATTERN = re.compile(r"^[a-z0-9_]+$")
+
+# Entity platforms and the core integrations hassfest lets any integration import.
+ENTITY_PLATFORMS = frozenset(
+    {
+        *("ai_task", "air_quality", "alarm_control_panel", "assist_satellite"),
+        *("binary_sensor", "button", "calendar", "camera", "climate", "conversation"),
+        *("cover", "date", "datetime", "device_tracker", "event", "fan", "geo_location"),
+        *("humidifier", "image", "image_processing", "lawn_mower", "light", "lock"),
+        *("media_player", "notify", "number", "remote", "scene", "select", "sensor"),
+        *("siren", "stt", "switch", "text", "time", "todo", "tts", "update", "vacuum"),
+        *("valve", "wake_word", "water_heater", "weather"),
+    }
+)
+ALLOWED_COMPONENT_IMPORTS = ENTITY_PLATFORMS | frozenset(
+    {
+        *("alert", "automation", "default_config", "device_automation", "frontend"),
+        *("group", "homeassistant", "input_boolean", "input_button", "input_datetime"),
+        *("input_number", "input_select", "input_text", "media_source", "onboarding"),
+        *("panel_custom", "persistent_notification", "person", "script", "shopping_list"),
+        *("sun", "system_health", "system_log", "timer", "webhook", "websocket_api"),
+        *("zone", "mjpeg", "stream"),
+    }
+)
+
+BRAND_NAMES = frozenset(
+    f"{prefix}{kind}{scale}.png"
+    for prefix in ("", "dark_")
+    for kind in ("icon", "logo")
+    for scale in ("", "@2x")
+)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ICON_SIZES = {"": 256, "@2x": 512}
+LOGO_SHORTEST_SIDE = {"": (128, 256), "@2x": (256, 512)}
+
+LICENSE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING")
+# Opening words GitHub's license detection recognises, for OSI-approved licenses.
+LICENSE_MARKERS = (
+    "MIT License",
+    "Permission is hereby granted, free of charge",
+    "Apache License",
+    "GNU GENERAL PUBLIC LICENSE",
+    "GNU LESSER GENERAL PUBLIC LICENSE",
+    "Mozilla Public License",
+    "BSD 2-Clause",
+    "BSD 3-Clause",
+    "Redistribution and use in source and binary forms",
+    "ISC License",
+    "The Unlicense",
+    "This is free and unencumbered software",
+)
+
+TRANSLATION_KEY = re.compile(r"^(?!.+[_-]{2})(?![_-])[a-z0-9-_]+(?<![_-])$")
+SLUG = re.compile(r"^[a-z0-9_]+$")
+HTML = re.compile(r"<[a-z].*?>", re.IGNORECASE)
+QUOTED_PLACEHOLDER = re.compile(r"'{\w+}'")
+REFERENCE = re.compile(r"\[%key:[^%]*%\]")
+PLACEHOLDER = re.compile(r"{(\w+)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing the actions would reject."""
+
+    rule: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        """Format as `path: message [rule]`."""
+        return f"{self.path}: {self.message} [{self.rule}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A check with an id, what it enforces, and the function that does."""
+
+    id: str
+    summary: str
+    check: Callable[[Repository], Iterator[str | tuple[str, str]]]
+
+
+class Repository:
+    """The files the checks read, parsed once."""
+
+    def __init__(self, root: Path) -> None:
+        """Check the repository at `root`."""
+        self.root = root
+
+    def relative(self, path: Path) -> str:
+        """Return `path` relative to the root, for messages."""
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def load_json(self, path: Path) -> tuple[Any, str | None]:
+        """Return the parsed file, or None and why it cannot be read."""
+        try:
+            return json.loads(path.read_text(encoding="utf-8")), None
+        except FileNotFoundError:
+            return None, "is missing"
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            return None, f"is not valid JSON: {err}"
+
+    @cached_property
+    def hacs(self) -> dict[str, Any] | None:
+        """Return hacs.json if it is a JSON object."""
+        data, _ = self.load_json(self.root / "hacs.json")
+        return data if isinstance(data, dict) else None
+
+    @cached_property
+    def integrations(self) -> list[Path]:
+        """Return the directories under custom_components/ that hold a manifest."""
+        base = self.root / "custom_components"
+        if not base.is_dir():
+            return []
+        return sorted(path.parent for path in base.glob("*/manifest.json"))
+
+    @cached_property
+    def integration(self) -> Path | None:
+        """Return the one integration directory, if there is exactly one."""
+        return self.integrations[0] if len(self.integrations) == 1 else None
+
+    @cached_property
+    def manifest(self) -> dict[str, Any] | None:
+        """Return the integration's manifest if it is a JSON object."""
+        if self.integration is None:
+            return None
+        data, _ = self.load_json(self.integration / "manifest.json")
+        return data if isinstance(data, dict) else None
+
+    @cached_property
+    def translations(self) -> dict[str, Any] | None:
+        """Return translations/en.json if it is a JSON object."""
+        if self.integration is None:
+            return None
+        data, _ = self.load_json(self.integration / "translations" / "en.json")
+        return data if isinstance(data, dict) else None
+
+    def in_integration(self, *parts: str) -> str:
+        """Return a path inside the integration, relative to the root, for messages."""
+        base = self.integration or self.root / "custom_components"
+        return self.relative(base.joinpath(*parts))
+
+    @property
+    def translations_path(self) -> str:
+        """Return the relative path of translations/en.json."""
+        return self.in_integration("translations", "en.json")
+
+    def python_files(self) -> Iterator[tuple[Path, ast.Module]]:
+        """Yield each Python file of the integration with its syntax tree."""
+        if self.integration is None:
+            return
+        for path in sorted(self.integration.rglob("*.py")):
+            try:
+                yield path, ast.parse(path.read_text(encoding="utf-8"), str(path))
+            except (SyntaxError, UnicodeDecodeError):
+                continue
+
+
+# --- hacs.json, README, license -------------------------------------------------------
+
+
+def check_hacs_json(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that hacs.json is in the root and is a JSON object."""
+    data, error = repo.load_json(repo.root / "hacs.json")
+    if error:
+        yield "hacs.json", error
+    elif not isinstance(data, dict):
+        yield "hacs.json", "must be a JSON object"
+
+
+def check_hacs_json_keys(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that hacs.json has a name, no unknown keys, and values of the right types."""
+    hacs = repo.hacs
+    if hacs is None:
+        return
+    if not isinstance(hacs.get("name"), str) or not hacs["name"].strip():
+        yield "hacs.json", '"name" is required: the name HACS shows'
+    for key, value in hacs.items():
+        expected = HACS_JSON_KEYS.get(key)
+        if expected is None:
+            known = ", ".join(sorted(HACS_JSON_KEYS))
+            yield "hacs.json", f'unknown key "{key}" (the HACS action allows: {known})'
+        elif not isinstance(value, expected) or (expected is str and not value):
+            yield "hacs.json", f'"{key}" has the wrong type: {value!r}'
+    if hacs.get("zip_release") and not hacs.get("filename"):
+        yield "hacs.json", '"zip_release" needs "filename"'
+    if hacs.get("content_in_root"):
+        yield "hacs.json", '"content_in_root" is true, but the integration is in custom_components/'
+    country = hacs.get("country")
+    for code in [country] if isinstance(country, str) else country or []:
+        if not (isinstance(code, str) and re.fullmatch(r"[A-Z]{2}", code)):
+            yield "hacs.json", f'"country" needs ISO 3166-1 alpha-2 codes such as "NL": {code!r}'
+    for key in ("homeassistant", "hacs"):
+        if isinstance(hacs.get(key), str) and not _valid_version(hacs[key]):
+            yield "hacs.json", f'"{key}" is not a version: {hacs[key]!r}'
+
+
+def check_readme(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check for a README in the root (the HACS information check)."""
+    if not any((repo.root / name).is_file() for name in ("README.md", "README", "readme.md")):
+        yield "README.md", "is missing: HACS shows it as the repository's information"
+
+
+def check_license(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check for an OSI-approved license file GitHub can identify (HACS license check)."""
+    for name in LICENSE_FILES:
+        path = repo.root / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if not any(marker in text for marker in LICENSE_MARKERS):
+                yield name, "does not look like an OSI-approved license GitHub can identify"
+            return
+    yield "LICENSE", "is missing: the HACS action requires an OSI-approved license"
+
+
+# --- The integration and its manifest ---------------------------------------------------
+
+
+def check_one_integration(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check for exactly one integration, in custom_components/<domain>/."""
+    found = repo.integrations
+    if not found:
+        yield "custom_components", "holds no integration (no custom_components/*/manifest.json)"
+    elif len(found) > 1:
+        names = ", ".join(path.name for path in found)
+        yield "custom_components", f"holds {len(found)} integrations ({names}); HACS allows one"
+
+
+def _manifest_path(repo: Repository) -> str:
+    return repo.in_integration("manifest.json")
+
+
+def check_manifest_json(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that manifest.json is a JSON object."""
+    if repo.integration is None:
+        return
+    data, error = repo.load_json(repo.integration / "manifest.json")
+    if error:
+        yield _manifest_path(repo), error
+    elif not isinstance(data, dict):
+        yield _manifest_path(repo), "must be a JSON object"
+
+
+def check_manifest_required(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check for the keys hassfest, the HACS action and the HA loader require."""
+    manifest = repo.manifest
+    if manifest is None:
+        return
+    for key in MANIFEST_REQUIRED:
+        if key not in manifest:
+            yield _manifest_path(repo), f'"{key}" is required'
+
+
+def check_manifest_keys(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check for keys hassfest does not know (its schema rejects them)."""
+    manifest = repo.manifest
+    if manifest is None:
+        return
+    for key in manifest:
+        if key not in MANIFEST_KEYS:
+            yield _manifest_path(repo), f'unknown key "{key}"'
+
+
+def check_manifest_order(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that keys are sorted as hassfest wants: domain, name, then alphabetical."""
+    manifest = repo.manifest
+    if manifest is None:
+        return
+    keys = list(manifest)
+    wanted = sorted(keys, key=lambda key: {"domain": "", "name": "\x01"}.get(key, key))
+    if keys != wanted:
+        yield (
+            _manifest_path(repo),
+            "keys are not sorted as hassfest requires (domain, name, then alphabetical): "
+            + ", ".join(wanted),
+        )
+
+
+def check_manifest_domain(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that the domain is the directory's name, a slug, and no core integration's."""
+    manifest = repo.manifest
+    if manifest is None or repo.integration is None:
+        return
+    domain = manifest.get("domain")
+    if not isinstance(domain, str) or not DOMAIN_PATTERN.fullmatch(domain):
+        yield _manifest_path(repo), f'"domain" must be lowercase letters, digits and _: {domain!r}'
+    elif domain != repo.integration.name:
+        yield _manifest_path(repo), f'"domain" {domain!r} does not match the directory name'
+    elif (core := _core_components()) is not None and (core / domain).is_dir():
+        yield _manifest_path(repo), f'"domain" {domain!r} collides with a core integration'
+
+
+def check_manifest_version(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check for a version Home Assistant accepts (CalVer, SemVer, SimpleVer, BuildVer, PEP 440)."""
+    manifest = repo.manifest
+    if manifest is None or "version" not in manifest:
+        return
+    version = manifest["version"]
+    if not isinstance(version, str) or not _valid_version(version, strict=True):
+        yield (
+            _manifest_path(repo),
+            f'"version" is not a version Home Assistant accepts: {version!r}',
+        )
+
+
+def check_manifest_values(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check value types: URLs, lists of strings, known iot_class and integration_type."""
+    manifest = repo.manifest
+    if manifest is None:
+        return
+    path = _manifest_path(repo)
+    for problem in (*_manifest_types(manifest), *_manifest_choices(manifest)):
+        yield path, problem
+
+
+def _manifest_types(manifest: dict[str, Any]) -> Iterator[str]:
+    if "name" in manifest and (not isinstance(manifest["name"], str) or not manifest["name"]):
+        yield '"name" must be a non-empty string'
+    for key in ("documentation", "issue_tracker"):
+        if key in manifest and not _is_url(manifest[key], https=key == "documentation"):
+            scheme = "an https URL" if key == "documentation" else "a URL"
+            yield f'"{key}" must be {scheme}: {manifest[key]!r}'
+    for key in MANIFEST_STRING_LISTS:
+        value = manifest.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            yield f'"{key}" must be a list of strings'
+    for key in MANIFEST_BOOLEANS:
+        if key in manifest and not isinstance(manifest[key], bool):
+            yield f'"{key}" must be true or false'
+
+
+def _manifest_choices(manifest: dict[str, Any]) -> Iterator[str]:
+    owners = manifest.get("codeowners")
+    for owner in owners if isinstance(owners, list) else []:
+        if isinstance(owner, str) and not owner.startswith("@"):
+            yield f'code owners are GitHub handles starting with "@": {owner!r}'
+    if "iot_class" in manifest and manifest["iot_class"] not in IOT_CLASSES:
+        yield f'"iot_class" must be one of {", ".join(sorted(IOT_CLASSES))}'
+    if "integration_type" in manifest and manifest["integration_type"] not in INTEGRATION_TYPES:
+        yield f'"integration_type" must be one of {", ".join(sorted(INTEGRATION_TYPES))}'
+
+
+def check_config_flow(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that "config_flow" is true exactly when config_flow.py exists."""
+    manifest = repo.manifest
+    if manifest is None or repo.integration is None:
+        return
+    has_module = (repo.integration / "config_flow.py").is_file()
+    declared = manifest.get("config_flow", False) is True
+    if has_module and not declared:
+        yield (
+            _manifest_path(repo),
+            'config_flow.py exists, so the manifest needs "config_flow": true',
+        )
+    elif declared and not has_module:
+        yield _manifest_path(repo), '"config_flow" is true, but config_flow.py is missing'
+
+
+def check_dependencies(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that imported integrations are declared dependencies (hassfest dependencies)."""
+    manifest = repo.manifest
+    if manifest is None or repo.integration is None:
+        return
+    allowed = ALLOWED_COMPONENT_IMPORTS | {repo.integration.name}
+    for key in ("dependencies", "after_dependencies"):
+        if isinstance(manifest.get(key), list):
+            allowed |= {item for item in manifest[key] if isinstance(item, str)}
+    for path, tree in repo.python_files():
+        for domain, line in sorted(_component_imports(tree)):
+            if domain not in allowed and not (repo.integration / f"{domain}.py").is_file():
+                yield (
+                    f"{repo.relative(path)}:{line}",
+                    (
+                        f"uses the {domain} integration, which is not in the manifest's "
+                        '"dependencies" or "after_dependencies"'
+                    ),
+                )
+
+
+def check_json_files(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that every JSON file of the integration parses (hassfest json)."""
+    if repo.integration is None:
+        return
+    for path in sorted(repo.integration.rglob("*.json")):
+        _, error = repo.load_json(path)
+        if error:
+            yield repo.relative(path), error
+
+
+# --- Translations -----------------------------------------------------------------------
+
+STRING = "string"
+ANY = "*"
+
+_STEP: dict[str, Any] = {
+    "title": STRING,
+    "description": STRING,
+    "submit": STRING,
+    "data": {ANY: STRING},
+    "data_description": {ANY: STRING},
+    "menu_options": {ANY: STRING},
+    "sections": {
+        ANY: {
+            "name": STRING,
+            "description": STRING,
+            "data": {ANY: STRING},
+            "data_description": {ANY: STRING},
+        }
+    },
+}
+_FLOW: dict[str, Any] = {
+    "flow_title": STRING,
+    "title": STRING,
+    "step": {ANY: _STEP},
+    "error": {ANY: STRING},
+    "abort": {ANY: STRING},
+    "progress": {ANY: STRING},
+    "create_entry": {ANY: STRING},
+    "initiate_flow": {ANY: STRING},
+    "entry_type": STRING,
+}
+_STATES: dict[str, Any] = {ANY: STRING}
+TRANSLATIONS_SCHEMA: dict[str, Any] = {
+    "title": STRING,
+    "config": _FLOW,
+    "config_subentries": {ANY: _FLOW},
+    "options": _FLOW,
+    "selector": {ANY: {"options": {ANY: STRING}}},
+    "device_automation": {
+        key: {ANY: STRING}
+        for key in (
+            *("action_type", "condition_type", "trigger_type", "trigger_subtype"),
+            *("extra_fields", "extra_fields_descriptions"),
+        )
+    },
+    "system_health": {"info": {ANY: STRING}},
+    "config_panel": {ANY: {ANY: STRING}},
+    "application_credentials": {"description": STRING},
+    "issues": {ANY: {"title": STRING, "description": STRING, "fix_flow": _FLOW}},
+    "device": {ANY: {"name": STRING}},
+    "entity": {
+        ANY: {
+            ANY: {
+                "name": STRING,
+                "state": _STATES,
+                "state_attributes": {ANY: {"name": STRING, "state": _STATES}},
+                "unit_of_measurement": STRING,
+            }
+        }
+    },
+    "exceptions": {ANY: {"message": STRING}},
+    "services": {
+        ANY: {
+            "name": STRING,
+            "description": STRING,
+            "fields": {ANY: {"name": STRING, "description": STRING, "example": STRING}},
+            "sections": {ANY: {"name": STRING, "description": STRING}},
+        }
+    },
+    "conversation": {"agent": {"done": STRING}},
+    "common": {ANY: STRING},
+}
+# Keys chosen by the integration that Home Assistant looks up by translation key.
+_KEYED = {
+    ("entity", 1): TRANSLATION_KEY,
+    ("entity", 2): TRANSLATION_KEY,
+    ("exceptions", 1): SLUG,
+    ("device", 1): TRANSLATION_KEY,
+    ("services", 1): TRANSLATION_KEY,
+}
+
+
+def _walk_schema(
+    value: Any, schema: Any, where: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Yield (path, problem) for everything in `value` that `schema` does not allow."""
+    if schema == STRING:
+        if not isinstance(value, str):
+            yield where, f"must be a string, not {type(value).__name__}"
+        return
+    if not isinstance(value, dict):
+        yield where, "must be an object"
+        return
+    for key, item in value.items():
+        pattern = _KEYED.get((where[0], len(where))) if where else None
+        if pattern is not None and not pattern.fullmatch(key):
+            yield (*where, key), "is not a valid translation key (lowercase a-z, 0-9, - and _)"
+        if key in schema:
+            yield from _walk_schema(item, schema[key], (*where, key))
+        elif ANY in schema:
+            yield from _walk_schema(item, schema[ANY], (*where, key))
+        else:
+            yield (*where, key), "is not a key Home Assistant knows here"
+
+
+def _strings(value: Any, where: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*where, key))
+    elif isinstance(value, str):
+        yield where, value
+
+
+def check_translations_schema(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that translations/en.json exists (with a config flow) and has hassfest's structure."""
+    if repo.integration is None:
+        return
+    path = repo.integration / "translations" / "en.json"
+    needed = (repo.integration / "config_flow.py").is_file()
+    data, error = repo.load_json(path)
+    if error == "is missing" and not needed:
+        return
+    if error:
+        yield repo.relative(path), error
+        return
+    if not isinstance(data, dict):
+        yield repo.relative(path), "must be a JSON object"
+        return
+    for where, problem in _walk_schema(data, TRANSLATIONS_SCHEMA, ()):
+        yield repo.relative(path), f"{'.'.join(where)} {problem}"
+    for flow in ("config", "options"):
+        for step_id, step in _steps(data, flow).items():
+            yield from _data_descriptions(repo, f"{flow}.step.{step_id}", step)
+            sections = step.get("sections") if isinstance(step, dict) else None
+            for name, section in sections.items() if isinstance(sections, dict) else ():
+                yield from _data_descriptions(
+                    repo, f"{flow}.step.{step_id}.sections.{name}", section
+                )
+    if isinstance(data.get("config"), dict) and "title" in data["config"]:
+        yield (
+            repo.relative(path),
+            "config.title is no longer used: the manifest's name is the title",
+        )
+
+
+def _data_descriptions(repo: Repository, where: str, step: Any) -> Iterator[tuple[str, str]]:
+    if not isinstance(step, dict) or not isinstance(step.get("data_description"), dict):
+        return
+    data = _object(step.get("data"))
+    for key in step["data_description"]:
+        if key not in data:
+            yield (
+                repo.translations_path,
+                f"{where}.data_description.{key} has no {where}.data.{key}",
+            )
+
+
+def check_translations_strings(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that every string is non-empty plain text, as hassfest wants."""
+    if repo.translations is None:
+        return
+    for where, text in _strings(repo.translations):
+        name = ".".join(where)
+        if not text.strip():
+            yield repo.translations_path, f"{name} is empty"
+        elif text != text.strip():
+            yield repo.translations_path, f"{name} has leading or trailing spaces"
+        if HTML.search(text):
+            yield repo.translations_path, f"{name} contains HTML"
+        if QUOTED_PLACEHOLDER.search(text):
+            yield repo.translations_path, f"{name} puts a placeholder in single quotes"
+        if REFERENCE.search(text):
+            yield (
+                repo.translations_path,
+                (
+                    f"{name} uses a [%key:...%] reference, which only core integrations' "
+                    "strings.json can use; write the text out"
+                ),
+            )
+
+
+def _steps(translations: dict[str, Any], flow: str) -> dict[str, Any]:
+    section = translations.get(flow)
+    steps = section.get("step") if isinstance(section, dict) else None
+    return steps if isinstance(steps, dict) else {}
+
+
+def _flow_strings(translations: dict[str, Any], flow: str, kind: str) -> dict[str, Any]:
+    section = translations.get(flow)
+    strings = section.get(kind) if isinstance(section, dict) else None
+    return strings if isinstance(strings, dict) else {}
+
+
+def check_translations_complete(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that every step, field, section, error, abort, exception and placeholder has text."""
+    translations = repo.translations
+    if translations is None or repo.integration is None:
+        return
+    usage = _collect_usage(repo)
+    for flow, flow_usage in usage.flows.items():
+        for problem in _flow_gaps(translations, flow, flow_usage):
+            yield repo.translations_path, problem
+    for problem in _exception_gaps(translations, usage):
+        yield repo.translations_path, problem
+    entities = _object(translations.get("entity"))
+    for (platform, key), line in sorted(usage.entity_keys.items()):
+        if key not in _object(entities.get(platform)):
+            yield repo.translations_path, f"entity.{platform}.{key} is missing (used at {line})"
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _flow_gaps(translations: dict[str, Any], flow: str, usage: FlowUsage) -> Iterator[str]:
+    """Yield what one flow shows but the translations do not name."""
+    steps = _steps(translations, flow)
+    labels = _labels(steps)
+    for step_id, line in sorted(usage.steps.items()):
+        if step_id not in steps:
+            yield f"{flow}.step.{step_id} is missing (the form at {line})"
+    for key, line in sorted(usage.fields.items()):
+        if key not in labels["data"]:
+            yield f"no {flow}.step.*.data.{key} label for the form field at {line}"
+    for key, line in sorted(usage.sections.items()):
+        if key not in labels["sections"]:
+            yield f"no {flow}.step.*.sections.{key} for the section at {line}"
+    for kind, used in (("error", usage.errors), ("abort", usage.aborts)):
+        known = _flow_strings(translations, flow, kind)
+        for key, line in sorted(used.items()):
+            if key not in known:
+                yield f"{flow}.{kind}.{key} is missing (used at {line})"
+    yield from _placeholder_gaps(steps, flow, usage)
+
+
+def _placeholder_gaps(steps: dict[str, Any], flow: str, usage: FlowUsage) -> Iterator[str]:
+    """Yield step texts with a {placeholder} the flow never provides."""
+    for step_id, provided in sorted(usage.placeholders.items()):
+        if provided is None:  # Built at run time: cannot tell.
+            continue
+        for where, text in _strings(_object(steps.get(step_id))):
+            for name in PLACEHOLDER.findall(text):
+                if name not in provided:
+                    yield (
+                        f"{flow}.step.{step_id}.{'.'.join(where)} uses {{{name}}}, which "
+                        "the flow does not provide in description_placeholders"
+                    )
+
+
+def _exception_gaps(translations: dict[str, Any], usage: Usage) -> Iterator[str]:
+    """Yield exceptions raised with a translation key the translations lack."""
+    exceptions = _object(translations.get("exceptions"))
+    for key, (line, provided) in sorted(usage.exceptions.items()):
+        message = _object(exceptions.get(key)).get("message")
+        if not isinstance(message, str):
+            yield f"exceptions.{key}.message is missing (raised at {line})"
+            continue
+        for name in PLACEHOLDER.findall(message):
+            if name not in provided:
+                yield f"exceptions.{key}.message uses {{{name}}}, not given at {line}"
+
+
+def _labels(steps: dict[str, Any]) -> dict[str, set[str]]:
+    data: set[str] = set()
+    sections: set[str] = set()
+    for step in steps.values():
+        if not isinstance(step, dict):
+            continue
+        data |= set(step.get("data") or {})
+        for name, section in (step.get("sections") or {}).items():
+            sections.add(name)
+            if isinstance(section, dict):
+                data |= set(section.get("data") or {})
+    return {"data": data, "sections": sections}
+
+
+# --- Reading the flows' source --------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class FlowUsage:
+    """What one flow (config or options) shows, by translation key, with source locations."""
+
+    steps: dict[str, str]
+    fields: dict[str, str]
+    sections: dict[str, str]
+    errors: dict[str, str]
+    aborts: dict[str, str]
+    placeholders: dict[str, set[str] | None]
+
+
+@dataclass(slots=True)
+class Usage:
+    """What the integration's code asks the translations for."""
+
+    flows: dict[str, FlowUsage]
+    exceptions: dict[str, tuple[str, set[str]]]
+    entity_keys: dict[tuple[str, str], str]
+
+
+def _new_flow() -> FlowUsage:
+    return FlowUsage({}, {}, {}, {}, {}, {})
+
+
+def _collect_usage(repo: Repository) -> Usage:
+    constants = _string_constants(repo)
+    usage = Usage({"config": _new_flow(), "options": _new_flow()}, {}, {})
+    for path, tree in repo.python_files():
+        where = repo.relative(path)
+        schemas = _module_schemas(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                _exception_usage(node, where, usage)
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                flow = _flow_kind(node)
+                if flow is not None:
+                    _flow_usage(node, where, constants, schemas, usage.flows[flow])
+                _entity_usage(node, path, where, usage)
+        if path.name == "config_flow.py":
+            # Module-level helpers (outside the classes) serve the config flow.
+            for node in tree.body:
+                if not isinstance(node, ast.ClassDef):
+                    _flow_messages(node, where, usage.flows["config"])
+    return usage
+
+
+def _flow_kind(node: ast.ClassDef) -> str | None:
+    names = {
+        base.id if isinstance(base, ast.Name) else base.attr
+        for base in node.bases
+        if isinstance(base, ast.Name | ast.Attribute)
+    }
+    if any("OptionsFlow" in name for name in names):
+        return "options"
+    if any(name.endswith("ConfigFlow") for name in names):
+        return "config"
+    return None
+
+
+def _module_schemas(tree: ast.Module) -> dict[str, ast.AST]:
+    """Return module-level NAME = <expression> assignments, to follow schema names."""
+    found: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                found[target.id] = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+            found[node.target.id] = node.value
+    return found
+
+
+def _string_constants(repo: Repository) -> dict[str, str]:
+    """Map NAME -> "value" for string constants of the integration's modules."""
+    constants: dict[str, str] = {}
+    for _, tree in repo.python_files():
+        for name, value in _module_schemas(tree).items():
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                constants[name] = value.value
+    return constants
+
+
+def _key_name(node: ast.AST, constants: dict[str, str]) -> str | None:
+    """Resolve a schema key: a literal, a constant of ours, or Home Assistant's CONF_X."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    name = (
+        node.id
+        if isinstance(node, ast.Name)
+        else node.attr
+        if isinstance(node, ast.Attribute)
+        else None
+    )
+    if name is None:
+        return None
+    if name in constants:
+        return constants[name]
+    # homeassistant.const spells every CONF_X as "x".
+    return name.removeprefix("CONF_").lower() if name.startswith("CONF_") else None
+
+
+def _is_call_to(node: ast.AST, *names: str) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = (
+        func.attr
+        if isinstance(func, ast.Attribute)
+        else func.id
+        if isinstance(func, ast.Name)
+        else ""
+    )
+    return name in names
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A module being read: its path for messages, and its names."""
+
+    where: str
+    constants: dict[str, str]
+    assignments: dict[str, ast.AST]
+
+
+def _schema_keys(node: ast.AST, source: Source, flow: FlowUsage, seen: set[str]) -> None:
+    """Record the fields and sections of every vol.Schema reachable from `node`."""
+    where, constants, schemas = source.where, source.constants, source.assignments
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and child.id in schemas and child.id not in seen:
+            seen.add(child.id)
+            _schema_keys(schemas[child.id], source, flow, seen)
+        if not isinstance(child, ast.Dict):
+            continue
+        for key, value in zip(child.keys, child.values, strict=True):
+            if not isinstance(key, ast.Call) or not key.args:
+                continue
+            if not _is_call_to(key, "Required", "Optional"):
+                continue
+            name = _key_name(key.args[0], constants)
+            if name is None:
+                continue
+            location = f"{where}:{key.lineno}"
+            if isinstance(value, ast.Name) and value.id in schemas:
+                value = schemas[value.id]  # noqa: PLW2901 - follow a named section
+            if _is_call_to(value, "section"):
+                flow.sections.setdefault(name, location)
+            else:
+                flow.fields.setdefault(name, location)
+
+
+def _keyword(node: ast.Call, name: str) -> ast.AST | None:
+    return next((kw.value for kw in node.keywords if kw.arg == name), None)
+
+
+def _literal(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _dict_keys(node: ast.AST | None) -> set[str] | None:
+    """Return the literal keys of a dict display, or None if they cannot be known."""
+    if node is None:
+        return set()
+    if isinstance(node, ast.Dict):
+        keys = {_literal(key) for key in node.keys if key is not None}
+        if None in keys or None in node.keys:
+            return None
+        return {key for key in keys if key is not None}
+    if isinstance(node, ast.Constant) and node.value is None:
+        return set()
+    return None
+
+
+def _flow_messages(
+    node: ast.AST, where: str, flow: FlowUsage, getters: frozenset[str] = frozenset()
+) -> None:
+    """Record error keys and abort reasons used under `node`.
+
+    `getters` are the `_get_reauth_entry`/`_get_reconfigure_entry` calls nearby, which
+    decide the default reason of `async_update_reload_and_abort`.
+    """
+    for child in ast.walk(node):
+        if isinstance(child, ast.Dict):
+            for key, value in zip(child.keys, child.values, strict=True):
+                if _literal(key) == "base" and (error := _literal(value)):
+                    flow.errors.setdefault(error, f"{where}:{child.lineno}")
+        elif isinstance(child, ast.Assign):
+            for target in child.targets:
+                if (
+                    isinstance(target, ast.Subscript)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "errors"
+                    and (error := _literal(child.value))
+                ):
+                    flow.errors.setdefault(error, f"{where}:{child.lineno}")
+        elif isinstance(child, ast.Call):
+            _abort_usage(child, where, flow, getters)
+
+
+def _abort_usage(node: ast.Call, where: str, flow: FlowUsage, getters: frozenset[str]) -> None:
+    location = f"{where}:{node.lineno}"
+    if _is_call_to(node, "async_abort") and (reason := _literal(_keyword(node, "reason"))):
+        flow.aborts.setdefault(reason, location)
+    elif _is_call_to(node, "_abort_if_unique_id_configured", "_async_abort_entries_match"):
+        flow.aborts.setdefault(_literal(_keyword(node, "reason")) or "already_configured", location)
+    elif _is_call_to(node, "_abort_if_unique_id_mismatch"):
+        flow.aborts.setdefault(_literal(_keyword(node, "reason")) or "unique_id_mismatch", location)
+    elif _is_call_to(node, "async_update_reload_and_abort", "async_update_and_abort"):
+        reason = _literal(_keyword(node, "reason"))
+        if reason:
+            flow.aborts.setdefault(reason, location)
+        else:
+            for default, getter in (
+                ("reauth_successful", "_get_reauth_entry"),
+                ("reconfigure_successful", "_get_reconfigure_entry"),
+            ):
+                if getter in getters:
+                    flow.aborts.setdefault(default, location)
+
+
+def _flow_usage(
+    node: ast.ClassDef,
+    where: str,
+    constants: dict[str, str],
+    schemas: dict[str, ast.AST],
+    flow: FlowUsage,
+) -> None:
+    """Record what a flow class shows: steps, fields, sections, errors, aborts."""
+    seen: set[str] = set()
+    methods = [
+        method for method in node.body if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    getters = {method.name: _entry_getters(method) for method in methods}
+    class_getters = frozenset().union(*getters.values())
+    for method in methods:
+        for call in (child for child in ast.walk(method) if isinstance(child, ast.Call)):
+            if not _is_call_to(call, "async_show_form", "async_show_menu", "async_show_progress"):
+                continue
+            step_id = _literal(_keyword(call, "step_id"))
+            if step_id is None:
+                continue
+            flow.steps.setdefault(step_id, f"{where}:{call.lineno}")
+            provided = _dict_keys(_keyword(call, "description_placeholders"))
+            known = flow.placeholders.get(step_id, set())
+            flow.placeholders[step_id] = (
+                None if provided is None or known is None else known | provided
+            )
+        _schema_keys(method, Source(where, constants, schemas), flow, seen)
+        _flow_messages(method, where, flow, getters[method.name] or class_getters)
+
+
+def _entry_getters(method: ast.AST) -> frozenset[str]:
+    """Return which of `_get_reauth_entry`/`_get_reconfigure_entry` a method calls."""
+    return frozenset(
+        call.func.attr
+        for call in ast.walk(method)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr in {"_get_reauth_entry", "_get_reconfigure_entry"}
+    )
+
+
+def _exception_usage(node: ast.Call, where: str, usage: Usage) -> None:
+    key = _literal(_keyword(node, "translation_key"))
+    if key is None or _keyword(node, "translation_domain") is None:
+        return
+    provided = _dict_keys(_keyword(node, "translation_placeholders")) or set()
+    location = f"{where}:{node.lineno}"
+    _, known = usage.exceptions.get(key, (location, set()))
+    usage.exceptions[key] = (location, known | provided)
+
+
+def _entity_usage(node: ast.ClassDef, path: Path, where: str, usage: Usage) -> None:
+    """Record `_attr_translation_key = "x"` of entity classes in platform modules."""
+    platform = path.stem
+    if platform not in ENTITY_PLATFORMS:
+        return
+    for statement in node.body:
+        targets = (
+            statement.targets
+            if isinstance(statement, ast.Assign)
+            else [statement.target]
+            if isinstance(statement, ast.AnnAssign)
+            else []
+        )
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id == "_attr_translation_key":
+                value = getattr(statement, "value", None)
+                if key := _literal(value):
+                    usage.entity_keys[(platform, key)] = f"{where}:{statement.lineno}"
+
+
+def _component_imports(tree: ast.Module) -> Iterator[tuple[str, int]]:
+    """Yield (integration, line) for each import of homeassistant.components.<integration>."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.startswith("homeassistant.components."):
+                yield node.module.split(".")[2], node.lineno
+            elif node.module == "homeassistant.components":
+                for alias in node.names:
+                    yield alias.name, node.lineno
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("homeassistant.components."):
+                    yield alias.name.split(".")[2], node.lineno
+
+
+# --- Brand images -----------------------------------------------------------------------------
+
+
+def check_brand_files(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that brand/icon.png exists (HACS brands check) and brand/ has only known names."""
+    if repo.integration is None:
+        return
+    brand = repo.integration / "brand"
+    if not (brand / "icon.png").is_file():
+        yield repo.relative(brand / "icon.png"), "is missing: HACS requires a brand icon"
+    if brand.is_dir():
+        for path in sorted(brand.iterdir()):
+            if path.name not in BRAND_NAMES:
+                allowed = ", ".join(sorted(BRAND_NAMES))
+                yield (
+                    repo.relative(path),
+                    f"is not a brand image name Home Assistant uses ({allowed})",
+                )
+
+
+def check_brand_images(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that brand images are PNG, sized per the brands guidelines, transparent, trimmed."""
+    if repo.integration is None:
+        return
+    brand = repo.integration / "brand"
+    for name in sorted(BRAND_NAMES):
+        path = brand / name
+        if path.is_file():
+            for problem in _image_problems(path, name):
+                yield repo.relative(path), problem
+
+
+def _image_problems(path: Path, name: str) -> Iterator[str]:
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 - only this rule needs Pillow
+
+    if path.read_bytes()[:8] != PNG_SIGNATURE:
+        yield "is not a PNG file"
+        return
+    try:
+        with Image.open(path) as image:
+            image.load()
+            width, height = image.size
+            has_alpha = image.mode in {"RGBA", "LA"} or "transparency" in image.info
+            alpha = image.convert("RGBA").getchannel("A")
+    except (OSError, UnidentifiedImageError) as err:
+        yield f"cannot be read: {err}"
+        return
+    kind = "icon" if "icon" in name else "logo"
+    scale = "@2x" if "@2x" in name else ""
+    if kind == "icon" and (width, height) != (ICON_SIZES[scale],) * 2:
+        size = ICON_SIZES[scale]
+        yield f"is {width}x{height}; an icon{scale} must be {size}x{size}"
+    if kind == "logo":
+        low, high = LOGO_SHORTEST_SIDE[scale]
+        if not low <= min(width, height) <= high:
+            yield f"is {width}x{height}; a logo{scale}'s shortest side must be {low} to {high} px"
+    if not has_alpha or alpha.getextrema()[0] == 255:  # noqa: PLR2004 - fully opaque
+        yield "has no transparent background"
+        return
+    bbox = alpha.getbbox()
+    if bbox is None:
+        yield "is fully transparent"
+        return
+    left, top, right, bottom = bbox
+    spans_width = left == 0 and right == width
+    spans_height = top == 0 and bottom == height
+    trimmed = (spans_width or spans_height) if kind == "icon" else (spans_width and spans_height)
+    if not trimmed:
+        yield f"is not trimmed: its content spans {bbox} of {width}x{height}"
+
+
+# --- Helpers ------------------------------------------------------------------------------
+
+
+def _valid_version(value: str, *, strict: bool = False) -> bool:
+    from awesomeversion import (  # noqa: PLC0415 - installed with Home Assistant
+        AwesomeVersion,
+        AwesomeVersionException,
+        AwesomeVersionStrategy,
+    )
+
+    strategies = [
+        AwesomeVersionStrategy.CALVER,
+        AwesomeVersionStrategy.SEMVER,
+        AwesomeVersionStrategy.SIMPLEVER,
+        AwesomeVersionStrategy.BUILDVER,
+        AwesomeVersionStrategy.PEP440,
+    ]
+    try:
+        version = AwesomeVersion(value, ensure_strategy=strategies if strict else None)
+    except AwesomeVersionException:
+        return False
+    return strict or version.strategy != AwesomeVersionStrategy.UNKNOWN
+
+
+def _is_url(value: Any, *, https: bool) -> bool:
+    if not isinstance(value, str):
+        return False
+    url = urlparse(value)
+    schemes = {"https"} if https else {"http", "https"}
+    return url.scheme in schemes and bool(url.netloc)
+
+
+def _core_components() -> Path | None:
+    try:
+        from homeassistant import components  # noqa: PLC0415
+    except ImportError:
+        return None
+    return Path(next(iter(components.__path__)))
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("hacs-json", "hacs.json exists in the root and is a JSON object", check_hacs_json),
+    Rule(
+        "hacs-json-keys",
+        "hacs.json: name, only the keys the HACS action allows, right types",
+        check_hacs_json_keys,
+    ),
+    Rule("readme", "a README in the root", check_readme),
+    Rule("license", "an OSI-approved license file", check_license),
+    Rule(
+        "one-integration", "exactly one integration under custom_components/", check_one_integration
+    ),
+    Rule("manifest-json", "manifest.json is a JSON object", check_manifest_json),
+    Rule(
+        "manifest-required",
+        "manifest: domain, name, codeowners, documentation, iot_class, issue_tracker, version",
+        check_manifest_required,
+    ),
+    Rule("manifest-keys", "manifest: no keys hassfest does not know", check_manifest_keys),
+    Rule(
+        "manifest-order",
+        "manifest: domain, name, then keys in alphabetical order",
+        check_manifest_order,
+    ),
+    Rule(
+        "manifest-domain",
+        "manifest: domain = directory name, no core collision",
+        check_manifest_domain,
+    ),
+    Rule("manifest-version", "manifest: a version Home Assistant accepts", check_manifest_version),
+    Rule(
+        "manifest-values",
+        "manifest: URLs, lists, iot_class, integration_type",
+        check_manifest_values,
+    ),
+    Rule("config-flow", 'manifest "config_flow" matches config_flow.py', check_config_flow),
+    Rule("dependencies", "imported integrations are declared dependencies", check_dependencies),
+    Rule("json-files", "every JSON file of the integration parses", check_json_files),
+    Rule(
+        "translations-schema",
+        "translations/en.json has hassfest's structure",
+        check_translations_schema,
+    ),
+    Rule(
+        "translations-strings",
+        "translation strings are non-empty plain text",
+        check_translations_strings,
+    ),
+    Rule(
+        "translations-complete",
+        "every step, field, section, error, abort, exception and placeholder is translated",
+        check_translations_complete,
+    ),
+    Rule(
+        "brand-files",
+        "brand/icon.png exists; brand/ holds only known image names",
+        check_brand_files,
+    ),
+    Rule(
+        "brand-images", "brand images: PNG, right sizes, transparent, trimmed", check_brand_images
+    ),
+)
+
+
+def check(root: Path, rules: tuple[Rule, ...] = RULES) -> list[Problem]:
+    """Run the rules on the repository at `root`; return every problem found."""
+    repo = Repository(root)
+    problems: list[Problem] = []
+    for rule in rules:
+        for found in rule.check(repo):
+            path, message = found if isinstance(found, tuple) else ("", found)
+            problems.append(Problem(rule.id, path, message))
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check the repository; print the problems; return 1 if there are any."""
+    parser = argparse.ArgumentParser(
+        prog="scripts/check_repository",
+        description="Check what the HACS action and hassfest check, without GitHub.",
+    )
+    parser.add_argument("root", nargs="?", type=Path, default=ROOT, help="repository root")
+    parser.add_argument("--list", action="store_true", help="list the rules and exit")
+    args = parser.parse_args(argv)
+    out = sys.stdout
+    if args.list:
+        for rule in RULES:
+            out.write(f"{rule.id:<22} {rule.summary}\n")
+        return 0
+    problems = check(args.root.resolve())
+    for problem in problems:
+        out.write(f"{problem}\n")
+    if problems:
+        out.write(f"check_repository: {len(problems)} problem(s) found by {len(RULES)} rules\n")
+        return 1
+    out.write(f"check_repository: {len(RULES)} rules, no problems\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
