@@ -78,6 +78,7 @@ async def test_language_choices_follow_the_model(
     schema = result["data_schema"].schema
     language_key = next(key for key in schema if key == CONF_LANGUAGE)
     assert [option["value"] for option in schema[language_key].config["options"]] == [
+        "pipeline",
         "en",
         "en-US",
     ]

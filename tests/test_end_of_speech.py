@@ -229,8 +229,13 @@ async def test_options_change_the_request_on_the_wire(
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"model": "nova-3"}
+    )
+    assert result["step_id"] == "recognition"
+    result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
+            "language": "en",
             CONF_END_OF_SPEECH: True,
             CONF_ENDPOINTING: 500,
             CONF_NO_SPEECH_TIMEOUT: 6,

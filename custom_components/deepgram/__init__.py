@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_API_KEY, Platform
@@ -23,6 +24,24 @@ from .settings import StreamSettings
 PLATFORMS = [Platform.STT]
 
 
+# Enough recent streams for a bug report, not a history.
+SESSIONS_KEPT = 20
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionRecord:
+    """One voice command as Deepgram saw it, for diagnostics."""
+
+    started: str
+    request_id: str | None
+    model: str
+    language: str
+    audio_seconds: float | None
+    # From the last audio chunk sent to the final result.
+    final_result_ms: int | None
+    outcome: str
+
+
 @dataclass(kw_only=True, slots=True)
 class DeepgramData:
     """What the entry's platforms share at run time."""
@@ -30,6 +49,7 @@ class DeepgramData:
     client: DeepgramClient
     settings: StreamSettings
     keyterms: HomeKeyterms
+    sessions: deque[SessionRecord] = field(default_factory=lambda: deque(maxlen=SESSIONS_KEPT))
 
 
 type DeepgramConfigEntry = ConfigEntry[DeepgramData]

@@ -1,4 +1,8 @@
-"""Config flow: an API key, a model and a language, checked against Deepgram."""
+"""Config flow: an API key, a model and a language, checked against Deepgram.
+
+Also re-authentication, reconfiguration (key and server) and the options flow
+that changes how commands are recognised.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from homeassistant.config_entries import (
     OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_API_KEY
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
@@ -33,20 +37,27 @@ from homeassistant.helpers.selector import (
 
 from .const import (
     CONF_ADVANCED,
+    CONF_CUSTOM_KEYTERMS,
     CONF_END_OF_SPEECH,
     CONF_ENDPOINTING,
+    CONF_EOT_THRESHOLD,
+    CONF_EOT_TIMEOUT_MS,
+    CONF_FILLER_WORDS,
+    CONF_HOME_KEYTERMS,
     CONF_LANGUAGE,
     CONF_MAX_UTTERANCE,
     CONF_MODEL,
     CONF_NO_SPEECH_TIMEOUT,
+    CONF_NUMERALS,
+    CONF_PROFANITY_FILTER,
     CONF_PROJECT_ID,
+    CONF_PUNCTUATE,
     CONF_SERVER,
-    DEFAULT_END_OF_SPEECH,
-    DEFAULT_ENDPOINTING_MS,
-    DEFAULT_MAX_UTTERANCE,
-    DEFAULT_NO_SPEECH_TIMEOUT,
+    CONF_SMART_FORMAT,
+    CONF_STRIP_PUNCTUATION,
     DOMAIN,
     EU_SERVER,
+    LANGUAGE_FOLLOW_PIPELINE,
     LOGGER,
 )
 from .protocol import (
@@ -59,6 +70,7 @@ from .protocol import (
     normalize_server,
 )
 from .protocol.models import closest_language, language_name
+from .settings import StreamSettings
 
 API_KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 MODEL_SELECTOR = SelectSelector(
@@ -73,49 +85,100 @@ MODEL_SELECTOR = SelectSelector(
 SERVER_SELECTOR = SelectSelector(
     SelectSelectorConfig(options=[DEFAULT_SERVER, EU_SERVER], custom_value=True)
 )
+SERVER_SECTION = section(
+    vol.Schema({vol.Required(CONF_SERVER, default=DEFAULT_SERVER): SERVER_SELECTOR}),
+    {"collapsed": True},
+)
 
 STEP_USER_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_API_KEY): API_KEY_SELECTOR,
         vol.Required(CONF_MODEL, default=DEFAULT_MODEL): MODEL_SELECTOR,
-        vol.Required(CONF_ADVANCED): section(
-            vol.Schema({vol.Required(CONF_SERVER, default=DEFAULT_SERVER): SERVER_SELECTOR}),
-            {"collapsed": True},
-        ),
+        vol.Required(CONF_ADVANCED): SERVER_SECTION,
     }
 )
 STEP_REAUTH_SCHEMA = vol.Schema({vol.Required(CONF_API_KEY): API_KEY_SELECTOR})
-
-
-def _number(minimum: float, maximum: float, step: float, unit: str) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum,
-            max=maximum,
-            step=step,
-            unit_of_measurement=unit,
-            mode=NumberSelectorMode.BOX,
-        )
-    )
-
-
-OPTIONS_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_END_OF_SPEECH, default=DEFAULT_END_OF_SPEECH): BooleanSelector(),
-        vol.Required(CONF_ENDPOINTING, default=DEFAULT_ENDPOINTING_MS): vol.All(
-            _number(10, 5000, 10, "ms"), vol.Coerce(int)
-        ),
-        vol.Required(CONF_NO_SPEECH_TIMEOUT, default=DEFAULT_NO_SPEECH_TIMEOUT): _number(
-            1, 60, 0.5, "s"
-        ),
-        vol.Required(CONF_MAX_UTTERANCE, default=DEFAULT_MAX_UTTERANCE): _number(5, 300, 1, "s"),
-    }
+STEP_RECONFIGURE_SCHEMA = vol.Schema(
+    {vol.Required(CONF_API_KEY): API_KEY_SELECTOR, vol.Required(CONF_SERVER): SERVER_SELECTOR}
 )
+OPTIONS_MODEL_SCHEMA = vol.Schema({vol.Required(CONF_MODEL): MODEL_SELECTOR})
+
+
+def _number(minimum: float, maximum: float, step: float, unit: str | None = None) -> Any:
+    config = NumberSelectorConfig(min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    selector = NumberSelector(config)
+    return vol.All(selector, vol.Coerce(int)) if float(step).is_integer() else selector
 
 
 def entry_title(model: str, language: str) -> str:
     """Name an entry after what it does, e.g. "Deepgram Nova-3 (English)"."""
+    if language == LANGUAGE_FOLLOW_PIPELINE:
+        return f"Deepgram {SPEECH_MODELS[model].label}"
     return f"Deepgram {SPEECH_MODELS[model].label} ({language_name(language)})"
+
+
+def language_selector(model: str, *, follow_pipeline: bool) -> SelectSelector:
+    """Offer the model's languages by name, optionally with the voice assistant's."""
+    choices = sorted(
+        (
+            SelectOptionDict(value=code, label=language_name(code))
+            for code in SPEECH_MODELS[model].languages
+        ),
+        key=lambda choice: choice["label"],
+    )
+    if follow_pipeline:
+        # The label is translated by the frontend from the selector's key.
+        choices.insert(0, SelectOptionDict(value=LANGUAGE_FOLLOW_PIPELINE, label="pipeline"))
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=choices, mode=SelectSelectorMode.DROPDOWN, translation_key="language"
+        )
+    )
+
+
+def default_language(hass: HomeAssistant, model: str, current: str | None = None) -> str:
+    """Keep the current language if the model has it, else follow Home Assistant's."""
+    languages = SPEECH_MODELS[model].languages
+    if current == LANGUAGE_FOLLOW_PIPELINE or current in languages:
+        return current
+    return closest_language(hass.config.language, model) or languages[0]
+
+
+def entry_unique_id(data: Mapping[str, Any], model: str, language: str) -> str:
+    """Identify an entry by project (or self-hosted server), model and language."""
+    return f"{data.get(CONF_PROJECT_ID) or data[CONF_SERVER]}_{model}_{language}"
+
+
+async def validate_key(
+    hass: HomeAssistant, api_key: str, server: str
+) -> tuple[str | None, dict[str, str]]:
+    """Check the key on the server; return its project id and any form errors."""
+    client = DeepgramClient(api_key, session=async_get_clientsession(hass), server=server)
+    try:
+        return await client.validate(), {}
+    except DeepgramAuthenticationError as err:
+        LOGGER.debug("Deepgram rejected the key: %s", err)
+        return None, {"base": "invalid_auth"}
+    except DeepgramError as err:
+        LOGGER.debug("Cannot check the key with Deepgram: %s", err)
+        return None, {"base": "cannot_connect"}
+    except Exception:  # noqa: BLE001 - shown as "unknown" with the traceback logged
+        LOGGER.exception("Unexpected error checking the Deepgram key")
+        return None, {"base": "unknown"}
+
+
+async def validate_connection(
+    hass: HomeAssistant, api_key: str, server: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check the server URL and the key; return the entry data or form errors."""
+    try:
+        server = normalize_server(server)
+    except ValueError:
+        return {}, {"base": "invalid_server_url"}
+    project_id, errors = await validate_key(hass, api_key, server)
+    return {CONF_API_KEY: api_key, CONF_SERVER: server, CONF_PROJECT_ID: project_id}, errors
 
 
 class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -136,39 +199,16 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
         self._data: dict[str, Any] = {}
         self._model = DEFAULT_MODEL
 
-    async def _validate(self, api_key: str, server: str) -> tuple[str | None, dict[str, str]]:
-        """Check the key on the server; return its project id and any form errors."""
-        client = DeepgramClient(api_key, session=async_get_clientsession(self.hass), server=server)
-        try:
-            return await client.validate(), {}
-        except DeepgramAuthenticationError as err:
-            LOGGER.debug("Deepgram rejected the key: %s", err)
-            return None, {"base": "invalid_auth"}
-        except DeepgramError as err:
-            LOGGER.debug("Cannot check the key with Deepgram: %s", err)
-            return None, {"base": "cannot_connect"}
-        except Exception:  # noqa: BLE001 - shown as "unknown" with the traceback logged
-            LOGGER.exception("Unexpected error checking the Deepgram key")
-            return None, {"base": "unknown"}
-
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the key, the model and (folded away) the server."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            try:
-                server = normalize_server(user_input[CONF_ADVANCED][CONF_SERVER])
-            except ValueError:
-                errors["base"] = "invalid_server_url"
-            else:
-                project_id, errors = await self._validate(user_input[CONF_API_KEY], server)
-                if not errors:
-                    self._data = {
-                        CONF_API_KEY: user_input[CONF_API_KEY],
-                        CONF_SERVER: server,
-                        CONF_PROJECT_ID: project_id,
-                    }
-                    self._model = user_input[CONF_MODEL]
-                    return await self.async_step_language()
+            self._data, errors = await validate_connection(
+                self.hass, user_input[CONF_API_KEY], user_input[CONF_ADVANCED][CONF_SERVER]
+            )
+            if not errors:
+                self._model = user_input[CONF_MODEL]
+                return await self.async_step_language()
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(STEP_USER_SCHEMA, user_input),
@@ -179,27 +219,20 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask for one of the chosen model's languages."""
-        languages = SPEECH_MODELS[self._model].languages
         if user_input is not None:
             language = user_input[CONF_LANGUAGE]
-            identity = self._data[CONF_PROJECT_ID] or self._data[CONF_SERVER]
-            await self.async_set_unique_id(f"{identity}_{self._model}_{language}")
+            await self.async_set_unique_id(entry_unique_id(self._data, self._model, language))
             self._abort_if_unique_id_configured()
             return self.async_create_entry(
                 title=entry_title(self._model, language),
                 data=self._data,
                 options={CONF_MODEL: self._model, CONF_LANGUAGE: language},
             )
-        default = closest_language(self.hass.config.language, self._model) or languages[0]
-        choices = sorted(
-            (SelectOptionDict(value=code, label=language_name(code)) for code in languages),
-            key=lambda choice: choice["label"],
-        )
         schema = vol.Schema(
             {
-                vol.Required(CONF_LANGUAGE, default=default): SelectSelector(
-                    SelectSelectorConfig(options=choices, mode=SelectSelectorMode.DROPDOWN)
-                )
+                vol.Required(
+                    CONF_LANGUAGE, default=default_language(self.hass, self._model)
+                ): language_selector(self._model, follow_pipeline=True)
             }
         )
         return self.async_show_form(
@@ -222,15 +255,13 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            project_id, errors = await self._validate(
-                user_input[CONF_API_KEY], entry.data[CONF_SERVER]
+            data, errors = await validate_connection(
+                self.hass, user_input[CONF_API_KEY], entry.data[CONF_SERVER]
             )
             if not errors:
-                if project_id != entry.data.get(CONF_PROJECT_ID):
+                if data[CONF_PROJECT_ID] != entry.data.get(CONF_PROJECT_ID):
                     return self.async_abort(reason="wrong_project")
-                return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_API_KEY: user_input[CONF_API_KEY]}
-                )
+                return self.async_update_reload_and_abort(entry, data_updates=data)
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=STEP_REAUTH_SCHEMA,
@@ -238,17 +269,125 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"title": entry.title},
         )
 
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the key or the server, checked like at set-up."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = await validate_connection(
+                self.hass, user_input[CONF_API_KEY], user_input[CONF_SERVER]
+            )
+            if not errors:
+                if data[CONF_PROJECT_ID] != entry.data.get(CONF_PROJECT_ID):
+                    return self.async_abort(reason="wrong_project")
+                settings = StreamSettings.from_options(entry.options)
+                await self.async_set_unique_id(
+                    entry_unique_id(data, settings.model, settings.language)
+                )
+                if entry.unique_id != self.unique_id:
+                    self._abort_if_unique_id_configured()
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=self.unique_id, data_updates=data
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                STEP_RECONFIGURE_SCHEMA, user_input or entry.data
+            ),
+            errors=errors,
+        )
+
 
 class DeepgramOptionsFlow(OptionsFlowWithReload):
-    """Change recognition settings; the entry reloads to apply them."""
+    """Change how commands are recognised; the entry reloads to apply it."""
+
+    def __init__(self) -> None:
+        """Start with the model not chosen yet."""
+        self._model = DEFAULT_MODEL
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the settings with their current values."""
+        """Ask for the model first: the other settings depend on it."""
         if user_input is not None:
-            return self.async_create_entry(data={**self.config_entry.options, **user_input})
+            self._model = user_input[CONF_MODEL]
+            return await self.async_step_recognition()
+        current = StreamSettings.from_options(self.config_entry.options)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, self.config_entry.options
+                OPTIONS_MODEL_SCHEMA, {CONF_MODEL: current.model}
             ),
         )
+
+    async def async_step_recognition(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the language and every setting the chosen model has."""
+        entry = self.config_entry
+        current = StreamSettings.from_options(entry.options)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            options = {**entry.options, **user_input, CONF_MODEL: self._model}
+            language = options[CONF_LANGUAGE]
+            unique_id = entry_unique_id(entry.data, self._model, language)
+            if self._taken(unique_id):
+                errors["base"] = "already_configured"
+            else:
+                updates: dict[str, Any] = {"unique_id": unique_id}
+                if entry.title == entry_title(current.model, current.language):
+                    updates["title"] = entry_title(self._model, language)
+                self.hass.config_entries.async_update_entry(entry, **updates)
+                return self.async_create_entry(data=options)
+        schema = self._recognition_schema(current)
+        return self.async_show_form(
+            step_id="recognition",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or entry.options),
+            errors=errors,
+            description_placeholders={"model": SPEECH_MODELS[self._model].label},
+        )
+
+    def _taken(self, unique_id: str) -> bool:
+        """Whether another entry already has this project, model and language."""
+        return any(
+            other.unique_id == unique_id and other.entry_id != self.config_entry.entry_id
+            for other in self.hass.config_entries.async_entries(DOMAIN)
+        )
+
+    def _recognition_schema(self, current: StreamSettings) -> vol.Schema:
+        """Build the form for the chosen model: Flux and Nova take different settings."""
+        defaults = StreamSettings()
+        model = SPEECH_MODELS[self._model]
+        fields: dict[Any, Any] = {
+            vol.Required(
+                CONF_LANGUAGE, default=default_language(self.hass, self._model, current.language)
+            ): language_selector(self._model, follow_pipeline=True),
+        }
+        flags = [CONF_NUMERALS, CONF_PROFANITY_FILTER, CONF_STRIP_PUNCTUATION]
+        if not model.flux:
+            flags = [CONF_PUNCTUATE, CONF_SMART_FORMAT, CONF_FILLER_WORDS, *flags]
+        for flag in flags:
+            fields[vol.Required(flag, default=getattr(defaults, flag))] = BooleanSelector()
+        fields[vol.Required(CONF_HOME_KEYTERMS, default=defaults.home_keyterms)] = BooleanSelector()
+        fields[vol.Optional(CONF_CUSTOM_KEYTERMS, default=[])] = TextSelector(
+            TextSelectorConfig(multiple=True)
+        )
+        fields[vol.Required(CONF_END_OF_SPEECH, default=defaults.end_of_speech)] = BooleanSelector()
+        if model.flux:
+            fields[vol.Required(CONF_EOT_THRESHOLD, default=defaults.eot_threshold)] = _number(
+                0.5, 0.9, 0.05
+            )
+            fields[vol.Required(CONF_EOT_TIMEOUT_MS, default=defaults.eot_timeout_ms)] = _number(
+                500, 10000, 100, "ms"
+            )
+        else:
+            fields[vol.Required(CONF_ENDPOINTING, default=defaults.endpointing)] = _number(
+                10, 5000, 10, "ms"
+            )
+        fields[vol.Required(CONF_NO_SPEECH_TIMEOUT, default=defaults.no_speech_timeout)] = _number(
+            1, 60, 0.5, "s"
+        )
+        fields[vol.Required(CONF_MAX_UTTERANCE, default=defaults.max_utterance)] = _number(
+            5, 300, 1, "s"
+        )
+        return vol.Schema(fields)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable
 from contextlib import aclosing
-import time
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -25,8 +25,9 @@ from homeassistant.components.stt import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
-from . import DeepgramConfigEntry
+from . import DeepgramConfigEntry, SessionRecord
 from .const import DOMAIN, LANGUAGE_FOLLOW_PIPELINE, LOGGER, MANUFACTURER
 from .keyterms import keywords
 from .protocol import (
@@ -231,13 +232,14 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         options = live_options(metadata, settings, data.keyterms.terms, interim_results=partials)
         live = data.client.open_stream(audio_chunks(stream), options)
         transcript = TranscriptBuilder()
-        started = time.monotonic()
+        started = dt_util.utcnow()
         # With end of speech on, nothing else bounds the audio (Home Assistant
         # 2026.5+ runs no VAD then), so these timers end it if Deepgram cannot.
         bound: asyncio.TimerHandle | None = None
         if settings.end_of_speech:
             bound = _end_audio_after(settings.no_speech_timeout, live, "no speech")
         speech_seen = False
+        failure: Exception | None = None
         try:
             async with aclosing(live.messages()) as messages:
                 async for message in messages:
@@ -252,20 +254,57 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
                         bound.cancel()
                         bound = _end_audio_after(settings.max_utterance, live, "utterance too long")
         except Exception as err:  # noqa: BLE001 - the pipeline must get a result, not a traceback
+            failure = err
             result = self._result_of_failure(err, transcript)
         else:
             result = SpeechResult(tidy(transcript.text, settings), SpeechResultState.SUCCESS)
         finally:
             if bound is not None:
                 bound.cancel()
-        LOGGER.debug(
-            "Deepgram request %s: %s in %.0f ms: %r",
-            transcript.request_id or live.request_id,
-            result.result,
-            (time.monotonic() - started) * 1000,
-            result.text,
+        self._record(
+            metadata=metadata,
+            live=live,
+            transcript=transcript,
+            result=result,
+            failure=failure,
+            started=started,
         )
         yield result
+
+    def _record(  # noqa: PLR0913 - everything a support ticket asks about one stream
+        self,
+        *,
+        metadata: SpeechMetadata,
+        live: LiveStream,
+        transcript: TranscriptBuilder,
+        result: SpeechResult,
+        failure: Exception | None,
+        started: datetime,
+    ) -> None:
+        """Keep what a bug report or a Deepgram support ticket needs about this stream."""
+        if failure is not None:
+            kept = "kept what was heard after " if result.text else ""
+            outcome = f"{kept}{type(failure).__name__}: {failure}"
+        else:
+            outcome = "success" if result.text else "no speech"
+        audio_seconds = transcript.audio_seconds
+        if metadata.codec == AudioCodecs.PCM and metadata.format != AudioFormats.OGG:
+            bytes_per_second = int(metadata.sample_rate) * int(metadata.channel) * 2
+            audio_seconds = round(live.audio_bytes / bytes_per_second, 2)
+        after_audio = None
+        if live.last_audio_at is not None:
+            after_audio = round((asyncio.get_running_loop().time() - live.last_audio_at) * 1000)
+        record = SessionRecord(
+            started=started.isoformat(),
+            request_id=transcript.request_id or live.request_id,
+            model=live.options.model,
+            language=live.options.language or ",".join(live.options.language_hint),
+            audio_seconds=audio_seconds,
+            final_result_ms=after_audio,
+            outcome=outcome,
+        )
+        self._entry.runtime_data.sessions.append(record)
+        LOGGER.debug("Deepgram stream: %s, text %r", record, result.text)
 
     def _result_of_failure(self, err: Exception, transcript: TranscriptBuilder) -> SpeechResult:
         """Log one line on why the stream failed; keep what was heard if the end was lost."""

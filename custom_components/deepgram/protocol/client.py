@@ -71,6 +71,7 @@ class TranscriptBuilder:
     __slots__ = (
         "_finals",
         "_open_turn",
+        "audio_seconds",
         "heard_speech",
         "interim",
         "request_id",
@@ -84,6 +85,7 @@ class TranscriptBuilder:
         self.interim = ""
         self.request_id: str | None = None
         self.heard_speech = False
+        self.audio_seconds: float | None = None
         # Deepgram marked the end of an utterance that had words in it.
         self.utterance_ended = False
 
@@ -96,6 +98,7 @@ class TranscriptBuilder:
             return False
         self.request_id = self.request_id or message.request_id
         if isinstance(message, Metadata):
+            self.audio_seconds = message.duration
             return False
         self.heard_speech = self.heard_speech or bool(message.transcript)
         before = self.partial_text
@@ -168,7 +171,7 @@ class LiveStream:
         """Prepare the request; nothing is sent until `messages()` is iterated."""
         self._client = client
         self._audio = aiter(audio)
-        self._options = options
+        self.options = options
         self._chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
         self._audio_ended = False
@@ -177,6 +180,9 @@ class LiveStream:
         self._closed_by_client = False
         self._last_sent = 0.0
         self.request_id: str | None = None
+        # What reached Deepgram, for the caller's records.
+        self.audio_bytes = 0
+        self.last_audio_at: float | None = None
 
     def end_audio(self) -> None:
         """Stop reading the audio source now; Deepgram still finishes what it got."""
@@ -198,7 +204,7 @@ class LiveStream:
             tasks.append(self._reader)
         ws: aiohttp.ClientWebSocketResponse | None = None
         try:
-            ws = await self._client.connect(self._options)
+            ws = await self._client.connect(self.options)
             self.request_id = handshake_request_id(ws)
             tasks.append(asyncio.create_task(self._send_audio(ws)))
             async with aclosing(self._receive(ws)) as received:
@@ -227,7 +233,7 @@ class LiveStream:
 
     async def _read_audio(self) -> None:
         """Pull audio from the caller as it comes, even while the handshake runs."""
-        strip = self._options.encoding == "linear16"
+        strip = self.options.encoding == "linear16"
         stripper = WavHeaderStripper() if strip else None
         put = self._chunks.put_nowait
         try:
@@ -249,11 +255,12 @@ class LiveStream:
         """Send queued audio in order, keep the socket alive, then end the stream."""
         loop = asyncio.get_running_loop()
         self._last_sent = loop.time()
-        keepalive = None if self._options.flux else asyncio.create_task(self._keep_alive(ws))
+        keepalive = None if self.options.flux else asyncio.create_task(self._keep_alive(ws))
         try:
             while (chunk := await self._chunks.get()) is not None:
                 await ws.send_bytes(chunk)
-                self._last_sent = loop.time()
+                self.last_audio_at = self._last_sent = loop.time()
+                self.audio_bytes += len(chunk)
         finally:
             if keepalive is not None:
                 keepalive.cancel()

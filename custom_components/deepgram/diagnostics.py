@@ -1,0 +1,36 @@
+"""Diagnostics: what a bug report or a Deepgram support ticket needs, never the key."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
+
+from . import DeepgramConfigEntry
+from .const import CONF_SERVER
+
+TO_REDACT = {CONF_API_KEY}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant,  # noqa: ARG001 - Home Assistant's signature
+    entry: DeepgramConfigEntry,
+) -> dict[str, Any]:
+    """Return the entry, its settings and the last streams with their request ids."""
+    data = entry.runtime_data
+    return {
+        "entry": {
+            "title": entry.title,
+            "version": entry.version,
+            "state": str(entry.state),
+            "data": async_redact_data(entry.data, TO_REDACT),
+            "options": async_redact_data(entry.options, TO_REDACT),
+        },
+        "server": entry.data[CONF_SERVER],
+        "model": data.settings.model,
+        "key_terms": len(data.keyterms.terms),
+        "sessions": [asdict(session) for session in data.sessions],
+    }
