@@ -215,3 +215,96 @@ async def test_reauth_refuses_a_key_of_another_project(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_project"
     assert mock_config_entry.data[CONF_API_KEY] == API_KEY
+
+
+async def test_reconfigure_changes_key_and_server(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """A new key and server are checked like at set-up, then the entry reloads."""
+    await setup_integration(hass, mock_config_entry)
+    deepgram_server.api_keys = {API_KEY, "rotated-key"}
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+
+    for server, error in (
+        ("ftp://x", "invalid_server_url"),
+        ("http://127.0.0.1:9", "cannot_connect"),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_API_KEY: "rotated-key", CONF_SERVER: server}
+        )
+        assert result["errors"] == {"base": error}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: "bad-key", CONF_SERVER: deepgram_server.url}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: "rotated-key", CONF_SERVER: deepgram_server.url + "/"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.data[CONF_API_KEY] == "rotated-key"
+    assert mock_config_entry.data[CONF_SERVER] == deepgram_server.url
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_refuses_another_project(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """Another project's key would change whose account is used: refused."""
+    mock_config_entry.add_to_hass(hass)
+    deepgram_server.project_id = "someone-else"
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: API_KEY, CONF_SERVER: deepgram_server.url}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_project"
+
+
+async def test_reconfigure_to_a_self_hosted_server_keeps_entries_apart(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """Moving to a server another entry already uses with the same model and language aborts."""
+    server = DeepgramTestServer(api_keys=None, self_hosted=True)
+    await server.start()
+    try:
+        first = MockConfigEntry(
+            domain=DOMAIN,
+            unique_id=f"{server.url}_nova-3_en",
+            data={CONF_API_KEY: "a", CONF_SERVER: server.url, CONF_PROJECT_ID: None},
+            options={CONF_MODEL: "nova-3", CONF_LANGUAGE: "en"},
+        )
+        second = MockConfigEntry(
+            domain=DOMAIN,
+            unique_id="http://127.0.0.1:1_nova-3_en",
+            data={CONF_API_KEY: "b", CONF_SERVER: "http://127.0.0.1:1", CONF_PROJECT_ID: None},
+            options={CONF_MODEL: "nova-3", CONF_LANGUAGE: "en"},
+        )
+        first.add_to_hass(hass)
+        second.add_to_hass(hass)
+        result = await second.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_API_KEY: "b", CONF_SERVER: server.url}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "already_configured"
+    finally:
+        await server.stop()
+
+
+async def test_following_the_voice_assistant_language(
+    hass: HomeAssistant, deepgram_server: DeepgramTestServer
+) -> None:
+    """An entry can follow each pipeline's language; its title then names no language."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(deepgram_server.url)
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LANGUAGE: "pipeline"}
+    )
+    assert result["title"] == "Deepgram Nova-3"
+    assert result["options"] == {CONF_MODEL: "nova-3", CONF_LANGUAGE: "pipeline"}

@@ -25,7 +25,7 @@ async def async_get_config_entry_diagnostics(
         "entry": {
             "title": entry.title,
             "version": entry.version,
-            "state": str(entry.state),
+            "state": entry.state.value,
             "data": async_redact_data(entry.data, TO_REDACT),
             "options": async_redact_data(entry.options, TO_REDACT),
         },

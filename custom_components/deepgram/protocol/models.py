@@ -55,14 +55,14 @@ SPEECH_MODELS: dict[str, SpeechModel] = {
         SpeechModel("nova-3", "Nova-3", _NOVA_3_LANGUAGES, supports_keyterms=True),
         SpeechModel(
             "flux-general-en",
-            "Flux (English)",
+            "Flux",
             _ENGLISH_ONLY,
             supports_keyterms=True,
             flux=True,
         ),
         SpeechModel(
             "flux-general-multi",
-            "Flux (multilingual)",
+            "Flux Multilingual",
             (*_FLUX_HINTS, MULTILINGUAL),
             supports_keyterms=True,
             flux=True,

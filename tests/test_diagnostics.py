@@ -1,0 +1,86 @@
+"""Diagnostics: the settings and the last streams, never the API key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+import json
+from typing import Any
+
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.deepgram import SESSIONS_KEPT
+from homeassistant.components import stt
+from homeassistant.core import HomeAssistant
+
+from . import setup_integration
+from .conftest import API_KEY
+from .deepgram_server import DeepgramTestServer
+from .speech import chunked, synthesize
+
+METADATA = stt.SpeechMetadata(
+    language="en",
+    format=stt.AudioFormats.WAV,
+    codec=stt.AudioCodecs.PCM,
+    bit_rate=stt.AudioBitRates.BITRATE_16,
+    sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
+    channel=stt.AudioChannels.CHANNEL_MONO,
+)
+
+
+async def say(text: str) -> AsyncIterator[bytes]:
+    """Say `text` in 20 ms chunks."""
+    for chunk in chunked(synthesize(text), 640):
+        yield chunk
+
+
+def stable(diagnostics: Any, server: DeepgramTestServer) -> Any:
+    """Replace what changes from run to run (port, ids, times) with placeholders."""
+    for session in diagnostics["sessions"]:
+        assert session["request_id"]
+        session["request_id"] = "<request id>"
+        session["started"] = "<time>"
+        if session["outcome"] == "success":
+            assert isinstance(session["final_result_ms"], int)
+            session["final_result_ms"] = "<ms>"
+    diagnostics["sessions"][-1]["outcome"] = diagnostics["sessions"][-1]["outcome"].split(" (")[0]
+    text = json.dumps(diagnostics).replace(server.url, "http://<local server>")
+    return json.loads(text)
+
+
+async def test_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    mock_config_entry: MockConfigEntry,
+    deepgram_server: DeepgramTestServer,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Entry, settings and the streams' request ids, audio length and outcome."""
+    await setup_integration(hass, mock_config_entry)
+    entity = next(iter(hass.data["stt"].entities))
+    deepgram_server.utterances.append("turn on the light")
+    await entity.internal_async_process_audio_stream(METADATA, say("turn on the light"))
+    deepgram_server.handshake_status = 429
+    await entity.internal_async_process_audio_stream(METADATA, say("and the fan"))
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, mock_config_entry)
+
+    assert API_KEY not in json.dumps(diagnostics)
+    assert stable(diagnostics, deepgram_server) == snapshot
+
+
+async def test_only_the_last_sessions_are_kept(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """Diagnostics keep the last 20 streams, newest last."""
+    await setup_integration(hass, mock_config_entry)
+    entity = next(iter(hass.data["stt"].entities))
+    for _ in range(SESSIONS_KEPT + 3):
+        await entity.internal_async_process_audio_stream(METADATA, say("hello"))
+    sessions = mock_config_entry.runtime_data.sessions
+    assert len(sessions) == SESSIONS_KEPT
+    assert sessions[-1].request_id == deepgram_server.sessions[-1].request_id

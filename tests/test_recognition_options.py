@@ -1,0 +1,229 @@
+"""Every recognition setting, proven on the wire or in the returned text."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.deepgram.const import DOMAIN
+from homeassistant.components import stt
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from . import setup_integration
+from .conftest import PROJECT_ID
+from .deepgram_server import DeepgramTestServer
+from .speech import chunked, synthesize
+
+ENTITY_ID = "stt.deepgram_nova_3_english"
+PHRASE = "turn on the kitchen light"
+
+
+def metadata(language: str = "en") -> stt.SpeechMetadata:
+    """Describe 16 kHz mono PCM in a language."""
+    return stt.SpeechMetadata(
+        language=language,
+        format=stt.AudioFormats.WAV,
+        codec=stt.AudioCodecs.PCM,
+        bit_rate=stt.AudioBitRates.BITRATE_16,
+        sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
+        channel=stt.AudioChannels.CHANNEL_MONO,
+    )
+
+
+async def speech(text: str = PHRASE) -> AsyncIterator[bytes]:
+    """Say `text` in 20 ms chunks."""
+    for chunk in chunked(synthesize(text), 640):
+        yield chunk
+
+
+async def transcribe_with(  # noqa: PLR0913 - a test home, its server and the settings
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    server: DeepgramTestServer,
+    options: dict[str, Any],
+    *,
+    language: str = "en",
+    script: str = PHRASE,
+) -> tuple[stt.SpeechResult, list[tuple[str, str]]]:
+    """Set the entry up with `options`, say the script, return the result and the query."""
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, options={**entry.options, **options})
+    await setup_integration(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    entity = next(iter(hass.data["stt"].entities))
+    server.utterances.append(script)
+    result = await entity.internal_async_process_audio_stream(metadata(language), speech(script))
+    return result, server.sessions[-1].query
+
+
+@pytest.mark.parametrize(
+    ("options", "sent", "absent"),
+    [
+        ({}, [("punctuate", "true"), ("smart_format", "false"), ("endpointing", "300")], []),
+        ({"punctuate": False}, [("punctuate", "false")], []),
+        ({"smart_format": True}, [("smart_format", "true")], []),
+        ({"numerals": True}, [("numerals", "true")], []),
+        ({}, [], ["numerals", "profanity_filter", "filler_words", "keyterm"]),
+        ({"profanity_filter": True}, [("profanity_filter", "true")], []),
+        ({"filler_words": True}, [("filler_words", "true")], []),
+        ({"endpointing": 800}, [("endpointing", "800")], []),
+        ({"language": "de-CH"}, [("language", "de-CH")], []),
+        ({"language": "multi"}, [("language", "multi")], []),
+        (
+            {"custom_keyterms": ["Küchenpendel", "Hue Go"]},
+            [("keyterm", "Küchenpendel"), ("keyterm", "Hue Go")],
+            ["keywords"],
+        ),
+        (
+            {"model": "nova-2", "custom_keyterms": ["Küchenpendel", "Hue Go"]},
+            [("model", "nova-2"), ("keywords", "Küchenpendel:2"), ("keywords", "Hue:2")],
+            ["keyterm"],
+        ),
+        ({"end_of_speech": False}, [], ["utterance_end_ms", "interim_results"]),
+        ({"end_of_speech": True}, [("utterance_end_ms", "1000"), ("interim_results", "true")], []),
+    ],
+)
+async def test_each_setting_reaches_the_wire(  # noqa: PLR0913, PLR0917 - fixtures
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    deepgram_server: DeepgramTestServer,
+    options: dict[str, Any],
+    sent: list[tuple[str, str]],
+    absent: list[str],
+) -> None:
+    """A setting changes exactly its query parameter, and Deepgram accepts it."""
+    result, query = await transcribe_with(hass, mock_config_entry, deepgram_server, options)
+    assert result.result is stt.SpeechResultState.SUCCESS
+    for pair in sent:
+        assert pair in query
+    names = {name for name, _ in query}
+    for name in absent:
+        assert name not in names
+
+
+@pytest.mark.parametrize(
+    ("pipeline_language", "sent"),
+    [("de-AT", "de"), ("pt-BR", "pt-BR"), ("fr", "fr"), ("gsw", "multi")],
+)
+async def test_following_the_voice_assistant_maps_its_language(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    deepgram_server: DeepgramTestServer,
+    pipeline_language: str,
+    sent: str,
+) -> None:
+    """The pipeline's language goes to Deepgram as the model's closest code."""
+    _, query = await transcribe_with(
+        hass,
+        mock_config_entry,
+        deepgram_server,
+        {"language": "pipeline"},
+        language=pipeline_language,
+    )
+    assert ("language", sent) in query
+
+
+@pytest.mark.parametrize(
+    ("strip", "expected"), [(True, "Is the door open"), (False, "Is the door open?")]
+)
+async def test_trailing_punctuation(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    deepgram_server: DeepgramTestServer,
+    strip: bool,
+    expected: str,
+) -> None:
+    """The final question mark goes, by default, because Assist's matching trips on it."""
+    result, _ = await transcribe_with(
+        hass,
+        mock_config_entry,
+        deepgram_server,
+        {"strip_punctuation": strip},
+        script="Is the door open?",
+    )
+    assert result.text == expected
+
+
+async def test_options_flow_follows_the_model(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """Choosing Flux shows Flux's settings; saving renames the entry and reloads it."""
+    await setup_integration(hass, mock_config_entry)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"model": "flux-general-en"}
+    )
+    assert result["step_id"] == "recognition"
+    fields = {str(key) for key in result["data_schema"].schema}
+    assert {"eot_threshold", "eot_timeout_ms", "numerals", "home_keyterms"} <= fields
+    assert not {"endpointing", "punctuate", "smart_format"} & fields
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "language": "en",
+            "numerals": False,
+            "profanity_filter": False,
+            "strip_punctuation": True,
+            "home_keyterms": True,
+            "end_of_speech": True,
+            "eot_threshold": 0.8,
+            "eot_timeout_ms": 3000,
+            "no_speech_timeout": 8,
+            "max_utterance": 30,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert mock_config_entry.options["model"] == "flux-general-en"
+    assert mock_config_entry.title == "Deepgram Flux (English)"
+    assert mock_config_entry.unique_id == f"{PROJECT_ID}_flux-general-en_en"
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+
+
+async def test_options_flow_keeps_a_title_the_user_chose(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """A renamed entry keeps its name when the language changes."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_config_entry, title="Kitchen speaker")
+    await setup_integration(hass, mock_config_entry)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"model": "nova-3"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"language": "pipeline"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert mock_config_entry.title == "Kitchen speaker"
+    assert mock_config_entry.options["language"] == "pipeline"
+    assert mock_config_entry.options["punctuate"] is True
+
+
+async def test_options_flow_refuses_a_duplicate(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """Switching to a model and language another entry has is refused in the form."""
+    MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=f"{PROJECT_ID}_nova-3_de",
+        data=dict(mock_config_entry.data),
+        options={"model": "nova-3", "language": "de"},
+    ).add_to_hass(hass)
+    await setup_integration(hass, mock_config_entry)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"model": "nova-3"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"language": "de"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "already_configured"}
+    language_key = next(key for key in result["data_schema"].schema if key == "language")
+    assert language_key.default() == "en"
