@@ -21,6 +21,8 @@ from .deepgram_server import (
     Transcriber,
     TranscriberConfig,
 )
+from .deepgram_server.flux import Thresholds, TurnEvent, TurnTracker
+from .deepgram_server.server import FLUX_IDLE_REASON
 from .deepgram_server.transcriber import AudioMeter, Segment, SpeechStarted, UtteranceEnd
 from .speech import chunk_bytes, chunked, stream_chunks, synthesize, wav_file
 
@@ -232,6 +234,7 @@ async def test_forced_handshake_status(
     ("params", "reason"),
     [
         ({"model": "nova-4"}, "No such model/language/tier combination found."),
+        ({"model": "flux-general-en"}, "No such model/language/tier"),
         ({"model": "nova-2-meeting", "language": "de"}, "No such model/language/tier"),
         ({"model": "nova-3", "language": "xx"}, "No such model/language/tier"),
         ([("model", "nova-2"), ("keyterm", "Hue")], "Keyterm"),
@@ -276,16 +279,6 @@ async def test_query_is_recorded_in_order_with_aliases_and_unknown_params(
     await ws.close()
     await asyncio.wait_for(record.closed.wait(), 2)
     assert record.close_code == 1000
-
-
-async def test_v2_listen_is_routed_and_refused(
-    server: DeepgramTestServer, http: aiohttp.ClientSession
-) -> None:
-    with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
-        await http.ws_connect(
-            server.url + "/v2/listen", params={"model": "flux-general-en"}, headers=auth()
-        )
-    assert caught.value.status == 400
 
 
 # --- Streaming ----------------------------------------------------------------------------
@@ -779,6 +772,482 @@ async def test_concurrent_streams_are_independent(
     assert server.active_streams == 0
 
 
+# --- Flux (/v2/listen) --------------------------------------------------------------------
+
+FLUX = {"model": "flux-general-en", "encoding": "linear16", "sample_rate": "16000"}
+SCRIPT = "Turn on the kitchen light."
+FLUX_CHUNK = chunk_bytes(16000, 1, ms=80)  # Deepgram recommends 80 ms chunks for Flux.
+
+
+async def connect_flux(
+    http: aiohttp.ClientSession,
+    server: DeepgramTestServer,
+    params: Params | None = None,
+    **kwargs: Any,
+) -> aiohttp.ClientWebSocketResponse:
+    kwargs.setdefault("headers", auth())
+    return await http.ws_connect(
+        server.flux_listen_url, params=FLUX if params is None else params, **kwargs
+    )
+
+
+async def flux_run(
+    http: aiohttp.ClientSession,
+    server: DeepgramTestServer,
+    audio: bytes,
+    params: Params | None = None,
+    *,
+    end: str | bytes = '{"type": "CloseStream"}',
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Stream `audio`, end the stream, and return every message and the close code."""
+    ws = await connect_flux(http, server, params)
+    await send_audio(ws, chunked(audio, FLUX_CHUNK))
+    await (ws.send_bytes(end) if isinstance(end, bytes) else ws.send_str(end))
+    messages, code, _ = await drain(ws)
+    assert_sequence(messages)
+    return messages, code
+
+
+def assert_sequence(messages: list[dict[str, Any]]) -> None:
+    """Every server message carries sequence_id, counting from 0 without gaps."""
+    assert [m["sequence_id"] for m in messages] == list(range(len(messages)))
+
+
+def events(messages: list[dict[str, Any]], *, updates: bool = False) -> list[dict[str, Any]]:
+    """The TurnInfo messages, without the Updates unless asked."""
+    return [m for m in messages if m["type"] == "TurnInfo" and (updates or m["event"] != "Update")]
+
+
+async def test_flux_turn_of_real_speech(
+    server: DeepgramTestServer, http: aiohttp.ClientSession
+) -> None:
+    server.utterances.append(SCRIPT)
+    audio = synthesize(PHRASE)
+    ws = await connect_flux(http, server)
+    request_id = ws._response.headers["dg-request-id"]
+    await send_audio(ws, chunked(audio, FLUX_CHUNK))
+    await ws.send_str('{"type": "CloseStream"}')
+    messages, code, reason = await drain(ws)
+
+    assert messages[0] == {"type": "Connected", "request_id": request_id, "sequence_id": 0}
+    assert_sequence(messages)
+    assert (code, reason) == (1000, "")
+    assert {m["type"] for m in messages} == {"Connected", "TurnInfo"}
+    start, end = events(messages)
+    assert (start["event"], end["event"]) == ("StartOfTurn", "EndOfTurn")
+
+    # Words come one per 0.3 s of speech, never all before the turn ends.
+    turn = messages[messages.index(start) : messages.index(end)]
+    assert start["transcript"]
+    assert all(SCRIPT.startswith(m["transcript"]) and m["transcript"] != SCRIPT for m in turn)
+    assert len({m["transcript"] for m in turn}) > 1
+
+    assert set(end) == {
+        "type", "request_id", "sequence_id", "event", "turn_index", "audio_window_start",
+        "audio_window_end", "transcript", "words", "end_of_turn_confidence", "trigger",
+    }  # fmt: skip
+    assert end["request_id"] == request_id
+    assert (end["transcript"], end["trigger"], end["turn_index"]) == (SCRIPT, "model", 0)
+    assert [w["word"] for w in end["words"]] == SCRIPT.split()
+    assert set(end["words"][0]) == {"word", "confidence", "start", "end"}
+    speech_starts, speech_ends = 0.3, len(audio) / BYTES_PER_SECOND - 1.5
+    assert speech_starts <= end["words"][0]["start"] < end["words"][-1]["end"] <= speech_ends
+    # The default eot_threshold 0.7 is reached after 350 ms of silence.
+    assert end["end_of_turn_confidence"] == 0.7
+    assert end["audio_window_start"] == 0
+    assert end["audio_window_end"] == pytest.approx(end["words"][-1]["end"] + 0.35, abs=0.011)
+
+    # An Update every 0.25 s of audio (none due at an event), and one for the tail.
+    updates = [m for m in events(messages, updates=True) if m["event"] == "Update"]
+    ticks = [m["audio_window_end"] for m in updates]
+    duration = len(audio) / BYTES_PER_SECOND
+    due = [round(0.25 * n, 2) for n in range(1, math.ceil(duration * 4))]
+    at_events = {m["audio_window_end"] for m in events(messages)}
+    assert ticks[:-1] == [tick for tick in due if tick not in at_events]
+    assert ticks[-1] == pytest.approx(duration)
+    after = updates[-1]
+    assert (after["turn_index"], after["transcript"], after["words"]) == (1, "", [])
+    assert after["audio_window_start"] == end["audio_window_end"]
+
+    record = server.sessions[0]
+    await asyncio.wait_for(record.closed.wait(), 2)
+    assert record.path == "/v2/listen"
+    assert bytes(record.audio) == audio
+    assert record.control == ["CloseStream"]
+    assert record.sent == messages
+    assert record.transcript == SCRIPT
+    assert (record.close_code, record.close_reason) == (1000, "")
+
+
+@pytest.mark.parametrize(("eot_threshold", "silence_needed"), [(0.5, 0.25), (0.9, 0.45)])
+async def test_flux_eot_threshold_sets_the_silence_before_end_of_turn(
+    server: DeepgramTestServer,
+    http: aiohttp.ClientSession,
+    eot_threshold: float,
+    silence_needed: float,
+) -> None:
+    server.utterances.append("Lights off.")
+    params = {**FLUX, "eot_threshold": str(eot_threshold)}
+    messages, _ = await flux_run(http, server, tone(1.0) + silence(1.0), params)
+    (_, end) = events(messages)
+    assert end["audio_window_end"] == pytest.approx(1.0 + silence_needed)
+    assert (end["end_of_turn_confidence"], end["trigger"]) == (eot_threshold, "model")
+
+
+async def test_flux_eot_timeout_ends_the_turn_when_the_model_never_does(
+    server: DeepgramTestServer, http: aiohttp.ClientSession
+) -> None:
+    server.utterances.append("Lights off.")
+    params = {**FLUX, "eot_threshold": "1.0", "eot_timeout_ms": "500"}
+    messages, _ = await flux_run(http, server, tone(1.0) + silence(1.0), params)
+    (_, end) = events(messages)
+    assert end["audio_window_end"] == pytest.approx(1.5)
+    assert (end["trigger"], end["end_of_turn_confidence"]) == ("timeout", 1.0)
+
+
+async def test_flux_eager_end_of_turn_and_turn_resumed(
+    server: DeepgramTestServer, http: aiohttp.ClientSession
+) -> None:
+    script = "Turn on the light and the fan."
+    server.utterances.append(script)
+    audio = tone(0.6) + silence(0.25) + tone(0.6) + silence(1.0)
+    messages, _ = await flux_run(http, server, audio, {**FLUX, "eager_eot_threshold": "0.4"})
+    turn = events(messages)
+    assert [(m["event"], m["audio_window_end"]) for m in turn] == [
+        ("StartOfTurn", 0.3),  # 0.3 s of speech reveals the first word
+        ("EagerEndOfTurn", 0.8),  # 0.4 of confidence: 200 ms of silence
+        ("TurnResumed", 0.86),
+        ("EagerEndOfTurn", 1.65),
+        ("EndOfTurn", 1.8),
+    ]
+    eager, resumed, last_eager, end = turn[1:]
+    assert eager["transcript"] == last_eager["transcript"] == end["transcript"] == script
+    assert resumed["end_of_turn_confidence"] == 0.0
+    # After TurnResumed the turn's text stays whole; it never shrinks.
+    between = messages[messages.index(resumed) : messages.index(last_eager)]
+    assert {m["transcript"] for m in between} == {script}
+
+
+async def test_flux_two_phrases_are_two_turns(
+    server: DeepgramTestServer, http: aiohttp.ClientSession
+) -> None:
+    server.utterances.extend(["Turn on the light.", "And the fan."])
+    audio = synthesize("turn on the light") + synthesize("and the fan")
+    messages, _ = await flux_run(http, server, audio)
+    turns = events(messages)
+    assert [(m["event"], m["turn_index"]) for m in turns] == [
+        ("StartOfTurn", 0),
+        ("EndOfTurn", 0),
+        ("StartOfTurn", 1),
+        ("EndOfTurn", 1),
+    ]
+    assert [m["transcript"] for m in turns[1::2]] == ["Turn on the light.", "And the fan."]
+    assert turns[3]["audio_window_start"] == turns[1]["audio_window_end"]
+    assert server.sessions[0].transcript == "Turn on the light. And the fan."
+
+
+@pytest.mark.parametrize("end", ['{"type": "CloseStream"}', b""], ids=["CloseStream", "empty"])
+async def test_flux_close_stream_mid_turn_sends_the_whole_turn_in_a_last_update(
+    server: DeepgramTestServer, http: aiohttp.ClientSession, end: str | bytes
+) -> None:
+    server.utterances.append(SCRIPT)
+    audio = synthesize(PHRASE)[: round(1.6 * BYTES_PER_SECOND)]  # Speech ends at about 1.5 s.
+    messages, code = await flux_run(http, server, audio, end=end)
+    assert code == 1000
+    assert [m["event"] for m in events(messages)] == ["StartOfTurn"]
+    last = messages[-1]
+    assert (last["event"], last["transcript"], last["turn_index"]) == ("Update", SCRIPT, 0)
+    assert [w["word"] for w in last["words"]] == SCRIPT.split()
+    assert last["audio_window_end"] == pytest.approx(1.6)
+    assert SCRIPT.startswith(messages[-2]["transcript"])
+    assert messages[-2]["transcript"] != SCRIPT
+    assert server.sessions[0].transcript == ""  # No EndOfTurn: the turn was not finalised.
+
+
+async def test_flux_force_end_turn(server: DeepgramTestServer, http: aiohttp.ClientSession) -> None:
+    server.utterances.append("Lights off.")
+    ws = await connect_flux(http, server)
+    request_id = ws._response.headers["dg-request-id"]
+    await ws.send_str('{"type": "ForceEndTurn"}')
+    connected, warning = await read_until(ws, lambda m: m["type"] == "Warning")
+    assert warning == {
+        "type": "Warning",
+        "request_id": request_id,
+        "sequence_id": 1,
+        "code": "FORCE_END_TURN_NO_ACTIVE_TURN",
+        "description": warning["description"],
+    }
+    await send_audio(ws, chunked(tone(1.0), FLUX_CHUNK))
+    await ws.send_str('{"type": "ForceEndTurn"}')
+    turn = await read_until(ws, lambda m: m.get("event") == "EndOfTurn")
+    end = turn[-1]
+    assert (end["trigger"], end["transcript"], end["turn_index"]) == ("manual", "Lights off.", 0)
+    assert end["audio_window_end"] == pytest.approx(1.0)
+    await ws.send_str('{"type": "ForceEndTurn"}')
+    await ws.send_str('{"type": "CloseStream"}')
+    rest, code, _ = await drain(ws)
+    assert [m["type"] for m in rest] == ["Warning"]
+    assert_sequence([connected, warning, *turn, *rest])
+    assert code == 1000
+
+
+async def test_flux_configure_success_and_failure(
+    server: DeepgramTestServer, http: aiohttp.ClientSession
+) -> None:
+    server.utterances.append("Lights off.")
+    ws = await connect_flux(http, server, [*FLUX.items(), ("keyterm", "Hue")])
+
+    async def configure(message: dict[str, Any]) -> dict[str, Any]:
+        await ws.send_str(json.dumps({"type": "Configure", **message}))
+        reply = (await read_until(ws, lambda m: m["type"] != "Connected"))[-1]
+        assert reply["request_id"] == server.sessions[0].request_id
+        return reply
+
+    ok = await configure({"thresholds": {"eager_eot_threshold": 0.4, "eot_threshold": 0.8}})
+    assert ok["type"] == "ConfigureSuccess"
+    assert ok["thresholds"] == {
+        "eot_threshold": 0.8,
+        "eot_timeout_ms": 5000,
+        "eager_eot_threshold": 0.4,
+    }
+    assert ok["keyterms"] == ["Hue"]
+    assert "language_hints" not in ok
+    assert (await configure({"keyterms": []}))["keyterms"] == []
+
+    failures = [
+        ({"thresholds": {"eager_eot_threshold": 0.9}}, "INVALID_THRESHOLD", "less than or equal"),
+        ({"thresholds": {"eot_timeout_ms": 100}}, "INVALID_THRESHOLD", "eot_timeout_ms"),
+        ({"thresholds": {"eot_thresold": 0.6}}, "INVALID_THRESHOLD", "eot_thresold"),
+        ({"language_hints": ["de"]}, "INVALID_PARAMETER", "not supported for model flux"),
+        ({"keyterms": ["x"] * 101}, "INVALID_PARAMETER", "100"),
+        ({"keyterm": ["Hue"]}, "INVALID_PARAMETER", "unknown field `keyterm`"),
+    ]
+    for message, code, description in failures:
+        failure = await configure(message)
+        assert (failure["type"], failure["code"]) == ("ConfigureFailure", code)
+        assert description in failure["description"]
+
+    # The successful Configure holds: eager at 0.4 (200 ms), the end at 0.8 (400 ms).
+    await send_audio(ws, chunked(tone(1.0) + silence(1.0), FLUX_CHUNK))
+    await ws.send_str('{"type": "CloseStream"}')
+    messages, _, _ = await drain(ws)
+    assert [(m["event"], m["audio_window_end"]) for m in events(messages)] == [
+        ("StartOfTurn", 0.3),  # 0.3 s of speech reveals the first word
+        ("EagerEndOfTurn", 1.2),
+        ("EndOfTurn", 1.4),
+    ]
+    assert_sequence(server.sessions[0].sent)
+
+
+async def test_flux_multilingual_languages(
+    server: DeepgramTestServer, http: aiohttp.ClientSession
+) -> None:
+    server.utterances.append("Liga a luz.")
+    params = [
+        *{**FLUX, "model": "flux-general-multi"}.items(),
+        ("language_hint", "pt-BR"),
+        ("language_hint", "es"),
+        ("language_hint", "pt"),
+    ]
+    ws = await connect_flux(http, server, params)
+    await send_audio(ws, chunked(tone(1.0) + silence(0.5), FLUX_CHUNK))
+    await ws.send_str('{"type": "Configure", "language_hints": ["de-CH"]}')
+    await send_audio(ws, chunked(silence(0.1), FLUX_CHUNK))
+    await ws.send_str('{"type": "CloseStream"}')
+    messages, _, _ = await drain(ws)
+    (start, end) = events(messages)
+    assert (start["languages"], start["languages_hinted"]) == (["pt"], ["pt", "es"])
+    assert (end["languages"], end["languages_hinted"]) == (["pt"], ["pt", "es"])
+    assert "languages" not in messages[1]  # No words, no detected language.
+    (configured,) = [m for m in messages if m["type"] == "ConfigureSuccess"]
+    assert configured["language_hints"] == ["de"]
+    assert messages[-1]["languages_hinted"] == ["de"]
+
+
+V1_ONLY = ("language", "interim_results", "endpointing", "utterance_end_ms", "vad_events")
+
+
+@pytest.mark.parametrize(
+    ("params", "description"),
+    [
+        ({"model": "nova-3"}, "model nova-3 is not supported on /v2/listen"),
+        ({"model": "flux-general-fr"}, "model flux-general-fr is not supported"),
+        ({"encoding": "linear16", "sample_rate": "16000"}, "model is required"),
+        (
+            {**FLUX, "language_hint": "es"},
+            "language_hint is not supported for model flux-general-en",
+        ),
+        ({**FLUX, "model": "flux-general-multi", "language_hint": "xx"}, "language_hint xx"),
+        *(({**FLUX, name: "true"}, f"{name} is not supported") for name in V1_ONLY),
+        ({**FLUX, "punctuate": "true"}, "punctuate is not supported"),
+        ({**FLUX, "smart_format": "true"}, "smart_format is not supported"),
+        ({**FLUX, "encoding": "flac"}, "encoding flac"),
+        ({"model": "flux-general-en", "encoding": "linear16"}, "sample_rate is required"),
+        ({**FLUX, "sample_rate": "22050"}, "sample_rate must be one of"),
+        ({**FLUX, "eot_threshold": "0.4"}, "eot_threshold must be between 0.5 and 1.0"),
+        ({**FLUX, "eot_threshold": "1.1"}, "eot_threshold must be between"),
+        ({**FLUX, "eot_threshold": "high"}, "eot_threshold must be a number"),
+        ({**FLUX, "eager_eot_threshold": "0.2"}, "eager_eot_threshold must be between"),
+        ({**FLUX, "eager_eot_threshold": "0.8"}, "less than or equal to eot_threshold"),
+        ({**FLUX, "eot_timeout_ms": "400"}, "eot_timeout_ms must be an integer between"),
+        ({**FLUX, "eot_timeout_ms": "60001"}, "eot_timeout_ms must be an integer between"),
+        ({**FLUX, "eot_timeout_ms": "5s"}, "eot_timeout_ms must be an integer"),
+        ([*FLUX.items(), *[("keyterm", f"t{n}") for n in range(101)]], "at most 100 keyterms"),
+    ],
+)
+async def test_flux_bad_query_is_refused_with_400(
+    server: DeepgramTestServer, http: aiohttp.ClientSession, params: Params, description: str
+) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
+        await connect_flux(http, server, params)
+    assert caught.value.status == 400
+    assert caught.value.headers is not None
+    assert description in caught.value.headers["dg-error"]
+    (record,) = server.rejected
+    assert (record.path, record.status) == ("/v2/listen", 400)
+    assert server.sessions == []
+
+
+async def test_flux_refusal_body_and_the_widest_accepted_query(
+    server: DeepgramTestServer, http: aiohttp.ClientSession
+) -> None:
+    params = {"model": "flux-general-en", "language_hint": "es"}
+    async with http.get(server.flux_listen_url, params=params, headers=auth()) as response:
+        assert response.status == 400
+        assert await response.json() == {
+            "code": "INVALID_PARAMETER",
+            "description": "language_hint is not supported for model flux-general-en",
+        }
+        uuid.UUID(response.headers["dg-request-id"])
+    widest = [
+        ("model", "flux-general-multi"),
+        ("encoding", "ogg-opus"),  # Containerised: no sample_rate needed.
+        ("eot_threshold", "1.0"),
+        ("eager_eot_threshold", "0.3"),
+        ("eot_timeout_ms", "60000"),
+        *[("keyterm", f"t{n}") for n in range(100)],
+        *[("language_hint", code) for code in ("en", "es", "fr", "de", "hi", "ru", "pt-BR")],
+        *[("language_hint", code) for code in ("ja", "it", "nl")],
+        ("tag", "kitchen"),
+        ("mip_opt_out", "true"),
+    ]
+    ws = await connect_flux(http, server, widest)
+    assert server.sessions[0].query == widest
+    await ws.close()
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [
+        ('{"type": "KeepAlive"}', "KeepAlive"),
+        ('{"type": "Finalize"}', "Finalize"),
+        ('{"type": "Surprise"}', "Surprise"),
+        ("{not json", None),
+    ],
+)
+async def test_flux_unknown_text_messages_are_fatal(
+    server: DeepgramTestServer, http: aiohttp.ClientSession, raw: str, kind: str | None
+) -> None:
+    ws = await connect_flux(http, server)
+    await ws.send_str(raw)
+    messages, code, _ = await drain(ws)
+    assert messages[1] == {
+        "type": "Error",
+        "sequence_id": 1,
+        "code": "UNPARSABLE_CLIENT_MESSAGE",
+        "description": messages[1]["description"],
+    }
+    assert messages[1]["description"].startswith("Could not deserialize last text message: ")
+    assert len(messages) == 2
+    assert code == 1008
+    assert server.sessions[0].control == ([] if kind is None else [kind])
+
+
+async def test_flux_pings_keep_it_alive_and_idle_is_fatal(
+    server: DeepgramTestServer, http: aiohttp.ClientSession
+) -> None:
+    server.flux_idle_timeout = 0.3
+    ws = await connect_flux(http, server)
+    for _ in range(6):
+        await asyncio.sleep(0.1)
+        await ws.ping()
+    assert not ws.closed
+    started = time.monotonic()
+    messages, code, reason = await drain(ws)
+    assert 0.2 < time.monotonic() - started < 1.0
+    assert [m["type"] for m in messages] == ["Connected", "Error"]
+    assert messages[1]["code"] == "CLIENT_MESSAGE_TIMEOUT"
+    assert (code, reason) == (1011, FLUX_IDLE_REASON)
+    assert DeepgramTestServer().flux_idle_timeout == 60
+
+
+async def test_flux_handshake_faults(
+    server: DeepgramTestServer, http: aiohttp.ClientSession
+) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
+        await connect_flux(http, server, headers=auth("bad-key"))
+    assert caught.value.status == 401
+    server.handshake_status = 429
+    async with http.get(server.flux_listen_url, params=FLUX, headers=auth()) as response:
+        assert response.status == 429
+        assert (await response.json())["err_code"] == "TOO_MANY_REQUESTS"
+    server.handshake_status = None
+    server.hang_handshake = True
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3):
+            await connect_flux(http, server)
+    assert [record.status for record in server.rejected] == [401, 429]
+
+
+async def test_flux_silent_faults(server: DeepgramTestServer, http: aiohttp.ClientSession) -> None:
+    server.silent = True
+    ws = await connect_flux(http, server)
+    await send_audio(ws, chunked(tone(0.5), FLUX_CHUNK))
+    await ws.send_str('{"type": "CloseStream"}')
+    with pytest.raises(TimeoutError):
+        await ws.receive(timeout=0.3)
+    await ws.close()
+    assert server.sessions[0].sent == []
+
+    server.silent = False
+    server.silent_after_close_stream = True
+    ws = await connect_flux(http, server)
+    await send_audio(ws, chunked(tone(0.5), FLUX_CHUNK))
+    await read_until(ws, lambda m: m.get("audio_window_end") == 0.5)
+    await ws.send_str('{"type": "CloseStream"}')
+    with pytest.raises(TimeoutError):
+        await ws.receive(timeout=0.3)
+    assert not ws.closed
+    await ws.close()
+
+
+async def test_flux_close_mid_stream_injected_frames_and_finalize_delay(
+    server: DeepgramTestServer, http: aiohttp.ClientSession
+) -> None:
+    server.close_mid_stream = (1.0, 1011, "Deepgram had an internal error.")
+    server.inject_frames.append('{"type": "Surprise"}')
+    ws = await connect_flux(http, server)
+    sender = asyncio.create_task(send_audio(ws, chunked(tone(2.0), FLUX_CHUNK)))
+    messages, code, reason = await drain(ws)
+    await asyncio.gather(sender, return_exceptions=True)
+    assert (code, reason) == (1011, "Deepgram had an internal error.")
+    # The injected frame is foreign to the protocol: it has no sequence_id and takes none.
+    assert messages[1] == {"type": "Surprise"}
+    assert_sequence([messages[0], *messages[2:]])
+    assert messages[-1]["audio_window_end"] == pytest.approx(1.0)
+
+    server.close_mid_stream = None
+    server.inject_frames.clear()
+    server.finalize_delay = 0.3
+    ws = await connect_flux(http, server)
+    await send_audio(ws, chunked(tone(0.5), FLUX_CHUNK))
+    started = time.monotonic()
+    await ws.send_str('{"type": "CloseStream"}')
+    _, code, _ = await drain(ws)
+    assert time.monotonic() - started >= 0.3
+    assert code == 1000
+
+
 # --- The transcriber on its own ----------------------------------------------------------
 
 
@@ -876,3 +1345,43 @@ def test_meter_decodes_other_pcm_encodings(encoding: str, make: Callable[[bool],
     frames = meter.feed(make(True) + make(False))
     assert [speech for _, speech in frames] == [True, False]
     assert meter.seconds == pytest.approx(0.02)
+
+
+def run_turns(flags: str, script: list[str], **thresholds: Any) -> list[TurnEvent]:
+    """Feed frames written as text ("S" speech, "_" silence, 10 ms each); return non-Updates."""
+    tracker = TurnTracker(
+        Thresholds(**thresholds),
+        next_script=lambda: script.pop(0) if script else None,
+        describe=lambda seconds: f"{seconds:.2f} s",
+    )
+    return [
+        event
+        for index, flag in enumerate(flags)
+        for event in tracker.advance((index + 1) / 100, speech=flag == "S")
+        if event.event != "Update"
+    ]
+
+
+def test_a_turn_too_short_to_reveal_a_word_still_starts_before_it_ends() -> None:
+    turn = run_turns("S" * 20 + "_" * 40, ["Yes."])
+    assert [(e.event, e.transcript, e.window_end) for e in turn] == [
+        ("StartOfTurn", "Yes.", 0.55),
+        ("EndOfTurn", "Yes.", 0.55),
+    ]
+
+
+def test_speech_without_words_is_no_turn() -> None:
+    turn = run_turns("S" * 50 + "_" * 40 + "S" * 50 + "_" * 40, ["", "Hello there."])
+    assert [(e.event, e.turn_index) for e in turn] == [("StartOfTurn", 0), ("EndOfTurn", 0)]
+    assert turn[-1].transcript == "Hello there."
+    assert turn[0].window_start == 0.0  # The noise belongs to the first turn's window.
+
+
+def test_eager_end_of_turn_precedes_every_model_end_of_turn() -> None:
+    # eager == eot: both are due on the same frame, and eager still comes first.
+    turn = run_turns("S" * 50 + "_" * 40, ["a b c"], eot_threshold=0.6, eager_eot_threshold=0.6)
+    assert [(e.event, e.window_end) for e in turn] == [
+        ("StartOfTurn", 0.3),
+        ("EagerEndOfTurn", 0.8),
+        ("EndOfTurn", 0.8),
+    ]

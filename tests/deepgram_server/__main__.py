@@ -16,7 +16,11 @@ from .server import DEFAULT_PROJECT_ID, HOST, DeepgramTestServer
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tests.deepgram_server",
-        description="A local Deepgram live speech-to-text server that transcribes by a script.",
+        description=(
+            "A local Deepgram live speech-to-text server that transcribes by a script: "
+            "Nova on /v1/listen (Results, Metadata) and Flux on /v2/listen (Connected, "
+            "TurnInfo turns, Configure, ForceEndTurn)."
+        ),
     )
     parser.add_argument("--host", default=HOST, help="address to bind (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8080, help="port (default: %(default)s)")
@@ -34,22 +38,32 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--self-hosted", action="store_true", help="act as a self-hosted server (no auth)"
     )
     parser.add_argument(
-        "--idle-timeout", type=float, default=10.0, help="seconds before NET-0001 (default: 10)"
+        "--idle-timeout",
+        type=float,
+        default=10.0,
+        help="seconds without audio or text before a /v1/listen stream closes (default: 10)",
+    )
+    parser.add_argument(
+        "--flux-idle-timeout",
+        type=float,
+        default=60.0,
+        help="seconds without audio, text or ping before a Flux stream closes (default: 60)",
     )
     parser.add_argument(
         "--utterance",
         action="append",
         default=[],
         metavar="TEXT",
-        help="scripted transcript of the next utterance (repeatable); "
-        "without it each utterance is described",
+        help="scripted transcript of the next utterance, or Flux turn (repeatable); "
+        "without it each one is described",
     )
     parser.add_argument(
         "--finalize-delay",
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="processing delay before answering Finalize/CloseStream and uploads (default: 0)",
+        help="processing delay before answering Finalize, ForceEndTurn, CloseStream and "
+        "uploads (default: 0)",
     )
     parser.add_argument(
         "--prerecorded-delay-per-second",
@@ -74,6 +88,7 @@ async def _serve(args: argparse.Namespace) -> None:
         project_id=args.project_id,
         self_hosted=args.self_hosted,
         idle_timeout=args.idle_timeout,
+        flux_idle_timeout=args.flux_idle_timeout,
         host=args.host,
         port=args.port,
     )

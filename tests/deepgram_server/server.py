@@ -1,13 +1,16 @@
 """A protocol-faithful local Deepgram server for tests, a dev instance and benchmarks.
 
 It speaks the live `/v1/listen` websocket as Deepgram does (handshake errors,
-Results/Metadata/UtteranceEnd/SpeechStarted, control messages, idle close) and
-a few REST routes, transcribing by a script (`utterances`) instead of a model.
-Every stream and request is recorded, and plain attributes switch on faults.
+Results/Metadata/UtteranceEnd/SpeechStarted, control messages, idle close),
+Flux on `/v2/listen` (Connected, TurnInfo turns, Configure, ForceEndTurn; see
+`flux`) and a few REST routes, transcribing by a script (`utterances`) instead
+of a model. Every stream and request is recorded, and plain attributes switch
+on faults.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 import contextlib
@@ -26,6 +29,15 @@ from multidict import CIMultiDict, MultiDict, MultiMapping
 
 from custom_components.deepgram.protocol.models import DEFAULT_MODEL, SPEECH_MODELS
 
+from .flux import (
+    CONTROL_TYPES as FLUX_CONTROL_TYPES,
+    FluxParameterError,
+    FluxParams,
+    TurnEvent,
+    TurnTracker,
+    parse_flux_query,
+    turn_info_fields,
+)
 from .transcriber import (
     AudioMeter,
     Event,
@@ -45,6 +57,10 @@ NET0001_REASON: Final = (
 )
 DATA0000_REASON: Final = (
     "Deepgram was unable to decode the audio data. See https://dpgr.am/data0000"
+)
+FLUX_IDLE_REASON: Final = (
+    "Deepgram did not receive audio data, a text message or a ping within the timeout "
+    "window. See https://dpgr.am/net0001"
 )
 DEFAULT_PROJECT_ID: Final = "0b1c9f6e-7d43-4a52-9e8f-5c2d1a7b3e64"
 
@@ -70,6 +86,7 @@ BOOLEAN_PARAMS: Final = frozenset(
     }
 )
 INTEGER_PARAMS: Final = ("sample_rate", "channels", "utterance_end_ms")
+V1_CONTROL_TYPES: Final = ("KeepAlive", "Finalize", "CloseStream", "Configure")
 
 _ERRORS: Final[dict[int, tuple[str, str]]] = {
     400: ("Bad Request", "Bad Request: the request was invalid."),
@@ -108,6 +125,16 @@ class DeepgramHTTPError(Exception):
     def response(self, request_id: str) -> web.Response:
         """Return the HTTP answer, with the message in `dg-error` and the body."""
         body = {"err_code": self.err_code, "err_msg": self.err_msg, "request_id": request_id}
+        return web.json_response(body, status=self.status, headers={"dg-error": self.err_msg})
+
+
+class FluxHTTPError(DeepgramHTTPError):
+    """A refusal of a `/v2/listen` query, in Flux's shape: `{"code", "description"}`."""
+
+    def response(self, request_id: str) -> web.Response:
+        """Return the HTTP answer, with the description in `dg-error` and the body."""
+        del request_id  # In the `dg-request-id` header only, as Deepgram's docs show it.
+        body = {"code": self.err_code, "description": self.err_msg}
         return web.json_response(body, status=self.status, headers={"dg-error": self.err_msg})
 
 
@@ -152,13 +179,18 @@ class RecordedSession:
 
     @property
     def transcript(self) -> str:
-        """The transcripts of every final Results sent, joined."""
+        """The transcripts of every final Results (Flux: EndOfTurn TurnInfo) sent, joined."""
         finals = (
             message["channel"]["alternatives"][0]["transcript"]
             for message in self.messages("Results")
             if message["is_final"]
         )
-        return " ".join(text for text in finals if text)
+        turns = (
+            message["transcript"]
+            for message in self.messages("TurnInfo")
+            if message["event"] == "EndOfTurn"
+        )
+        return " ".join(text for text in (*finals, *turns) if text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +223,8 @@ def parse_listen_query(query: MultiMapping[str]) -> ListenParams:
     name = query.get("model", DEFAULT_MODEL)
     model = SPEECH_MODELS.get(MODEL_ALIASES.get(name, name))
     language = query.get("language", "en")
-    if model is None or language not in model.languages:
+    # Flux models are served on /v2/listen only; v1 does not know them.
+    if model is None or model.flux or language not in model.languages:
         raise DeepgramHTTPError(400, "No such model/language/tier combination found.")
     encoding = query.get("encoding")
     if encoding is not None and encoding not in ENCODINGS:
@@ -263,7 +296,9 @@ class ModelInfo:
         """Describe a model of SPEECH_MODELS in Deepgram's naming."""
         # "nova-2-phonecall" -> ("2", "phonecall")
         family, _, use = model.partition("-")[2].partition("-")
-        if model.startswith("nova-3"):
+        if model.startswith("flux"):
+            name, arch, version = model, "flux", "2025-10-02.0"
+        elif model.startswith("nova-3"):
             name, arch, version = f"{use or 'general'}-nova-3", "nova-3", "2025-04-17.21547"
         elif model.startswith("nova-2"):
             name, arch, version = f"2-{use or 'general'}-nova", "nova-2", "2024-01-18.26916"
@@ -372,7 +407,9 @@ def schema_error(raw: str, problem: str) -> dict[str, Any]:
     }
 
 
-def _text_problem(raw: str) -> tuple[str | None, str | None, dict[str, Any]]:
+def _text_problem(
+    raw: str, variants: tuple[str, ...]
+) -> tuple[str | None, str | None, dict[str, Any]]:
     """Parse a control message; return (type, problem, message) as serde would see it."""
     try:
         message = json.loads(raw)
@@ -385,47 +422,38 @@ def _text_problem(raw: str) -> tuple[str | None, str | None, dict[str, Any]]:
     kind = message.get("type")
     if not isinstance(kind, str):
         return None, "missing field `type`", message
-    if kind not in {"KeepAlive", "Finalize", "CloseStream", "Configure"}:
-        expected = "`KeepAlive`, `Finalize`, `CloseStream`, `Configure`"
+    if kind not in variants:
+        expected = ", ".join(f"`{variant}`" for variant in variants)
         return kind, f"unknown variant `{kind}`, expected one of {expected}", message
     return kind, None, message
 
 
-class _LiveSession:
-    """One `/v1/listen` websocket: reads frames in order and answers like Deepgram."""
+class _StreamSession(ABC):
+    """What both live endpoints share: frames read in order, the idle timer, faults, closing."""
+
+    _control_types: tuple[str, ...] = ()
+    _pings_keep_alive = False
 
     def __init__(
         self,
         server: DeepgramTestServer,
         ws: web.WebSocketResponse,
         record: RecordedSession,
-        params: ListenParams,
-        next_script: Callable[[], str | None] | None = None,
+        meter: AudioMeter,
+        idle_timeout: float,
     ) -> None:
         self._server = server
         self._ws = ws
         self.record = record
-        self._params = params
-        self._model = ModelInfo.of(params.model)
+        self._meter = meter
         # Fault switches are read once, when the stream opens.
         self._silent = server.silent
         self._mute_after_close_stream = server.silent_after_close_stream
         self._close_mid_stream = server.close_mid_stream
         self._inject: list[str | bytes] | None = list(server.inject_frames)
-        self._idle_timeout = server.idle_timeout
+        self._idle_timeout = idle_timeout
         self._muted = False
         self._deadline = 0.0
-        self._meter = AudioMeter(
-            encoding=params.encoding,
-            sample_rate=params.sample_rate,
-            channels=params.channels,
-            threshold=server.speech_threshold,
-        )
-        self._transcriber = Transcriber(
-            params.transcriber_config(),
-            next_script=next_script or server.next_utterance,
-            describe=self._describe,
-        )
 
     def _describe(self, seconds: float) -> str:
         return f"local test server: {seconds:.1f} s of audio, {self._meter.description}"
@@ -435,11 +463,11 @@ class _LiveSession:
         loop = asyncio.get_running_loop()
         self._deadline = loop.time() + self._idle_timeout
         try:
+            await self._opened()
             while not self._ws.closed:
                 message = await self._receive(loop)
                 if message is None:
-                    await self._send(self._metadata())
-                    await self._close(1011, NET0001_REASON)
+                    await self._idle()
                 elif message.type is WSMsgType.BINARY:
                     self._deadline = loop.time() + self._idle_timeout
                     await self._on_audio(message.data)
@@ -447,7 +475,9 @@ class _LiveSession:
                     self._deadline = loop.time() + self._idle_timeout
                     await self._on_text(message.data)
                 elif message.type is WSMsgType.PING:
-                    await self._ws.pong(message.data)  # Pings do not reset the idle timer.
+                    if self._pings_keep_alive:
+                        self._deadline = loop.time() + self._idle_timeout
+                    await self._ws.pong(message.data)
                 elif message.type is not WSMsgType.PONG:
                     self._ended_by_client(message.type, message.data, message.extra)
         except ConnectionResetError:
@@ -463,6 +493,30 @@ class _LiveSession:
             await self._close(1001, "The local Deepgram server is stopping.")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.record.closed.wait(), _STOP_TIMEOUT)
+
+    @abstractmethod
+    async def _opened(self) -> None:
+        """Greet the client when the stream opens."""
+
+    @abstractmethod
+    async def _idle(self) -> None:
+        """The idle timeout passed without a frame that resets it."""
+
+    @abstractmethod
+    async def _on_frame(self, end: float, *, speech: bool) -> None:
+        """Answer one 10 ms frame of audio."""
+
+    @abstractmethod
+    async def _on_control(self, kind: str, message: dict[str, Any]) -> None:
+        """Answer a control message of a known type."""
+
+    @abstractmethod
+    async def _on_bad_text(self, raw: str, problem: str) -> None:
+        """Answer a text frame that is no known control message."""
+
+    @abstractmethod
+    async def _close_stream(self) -> None:
+        """Answer CloseStream (or a zero-length binary frame)."""
 
     async def _receive(self, loop: asyncio.AbstractEventLoop) -> WSMessage | None:
         """Return the next frame, or None when the idle timeout passed first."""
@@ -504,8 +558,7 @@ class _LiveSession:
 
     async def _advance(self, frames: Iterable[tuple[float, bool]]) -> None:
         for end, speech in frames:
-            for event in self._transcriber.advance(end, speech=speech):
-                await self._send(event_message(event, *self._context))
+            await self._on_frame(end, speech=speech)
             if self._close_mid_stream is not None and end >= self._close_mid_stream[0]:
                 _, code, reason = self._close_mid_stream
                 await self._close(code, reason)
@@ -513,14 +566,79 @@ class _LiveSession:
 
     async def _on_text(self, raw: str) -> None:
         self.record.frames.append(("text", raw))
-        kind, problem, message = _text_problem(raw)
+        kind, problem, message = _text_problem(raw, self._control_types)
         if kind is not None:
             self.record.control.append(kind)
         if self._silent or self._muted:
             return
-        if problem is not None:
-            await self._send(schema_error(raw, problem))
-        elif kind == "Finalize":
+        if kind is None or problem is not None:
+            await self._on_bad_text(raw, problem or "")
+        else:
+            await self._on_control(kind, message)
+
+    async def _processing_delay(self) -> None:
+        if (delay := self._server.finalize_delay) > 0:
+            await asyncio.sleep(delay)
+
+    async def _send(self, message: dict[str, Any]) -> bool:
+        """Send a message unless the stream is silent or closed; return whether it was."""
+        if self._silent or self._muted or self._ws.closed:
+            return False
+        self.record.sent.append(message)
+        await self._ws.send_str(json.dumps(message))
+        return True
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self._ws.closed:
+            return
+        self.record.close_code, self.record.close_reason = code, reason
+        await self._ws.close(code=code, message=reason.encode())
+
+
+class _LiveSession(_StreamSession):
+    """One `/v1/listen` websocket: reads frames in order and answers like Deepgram."""
+
+    _control_types = V1_CONTROL_TYPES
+
+    def __init__(
+        self,
+        server: DeepgramTestServer,
+        ws: web.WebSocketResponse,
+        record: RecordedSession,
+        params: ListenParams,
+        next_script: Callable[[], str | None] | None = None,
+    ) -> None:
+        meter = AudioMeter(
+            encoding=params.encoding,
+            sample_rate=params.sample_rate,
+            channels=params.channels,
+            threshold=server.speech_threshold,
+        )
+        super().__init__(server, ws, record, meter, server.idle_timeout)
+        self._params = params
+        self._model = ModelInfo.of(params.model)
+        self._transcriber = Transcriber(
+            params.transcriber_config(),
+            next_script=next_script or server.next_utterance,
+            describe=self._describe,
+        )
+
+    async def _opened(self) -> None:
+        """Say nothing: v1 is silent until audio arrives."""
+
+    async def _idle(self) -> None:
+        await self._send(self._metadata())
+        await self._close(1011, NET0001_REASON)
+
+    async def _on_frame(self, end: float, *, speech: bool) -> None:
+        for event in self._transcriber.advance(end, speech=speech):
+            await self._send(event_message(event, *self._context))
+
+    async def _on_bad_text(self, raw: str, problem: str) -> None:
+        await self._send(schema_error(raw, problem))
+
+    async def _on_control(self, kind: str, message: dict[str, Any]) -> None:
+        if kind == "Finalize":
             await self._processing_delay()
             for event in self._transcriber.finalize():
                 await self._send(event_message(event, *self._context))
@@ -559,10 +677,6 @@ class _LiveSession:
         await self._send(self._metadata())
         await self._close(1000, "")
 
-    async def _processing_delay(self) -> None:
-        if (delay := self._server.finalize_delay) > 0:
-            await asyncio.sleep(delay)
-
     @property
     def _context(self) -> tuple[str, ModelInfo, dict[str, str]]:
         return self.record.request_id, self._model, self._params.extra
@@ -576,26 +690,149 @@ class _LiveSession:
             self._params.extra,
         )
 
-    async def _send(self, message: dict[str, Any]) -> None:
-        if self._silent or self._muted or self._ws.closed:
-            return
-        self.record.sent.append(message)
-        await self._ws.send_str(json.dumps(message))
 
-    async def _close(self, code: int, reason: str) -> None:
+class _FluxSession(_StreamSession):
+    """One `/v2/listen` websocket: Flux's Connected, TurnInfo events and control messages.
+
+    Choices where Deepgram's docs are silent or disagree:
+
+    * Every message the session sends counts in `sequence_id`; frames of the
+      `inject_frames` fault are foreign to the protocol and do not.
+    * CloseStream follows the newer docs: the active turn is not ended (no
+      EndOfTurn, no Metadata); a last Update carries the whole turn's text,
+      then the stream closes with 1000. Deepgram's close carries no status code
+      (clients see 1005); aiohttp always sends one, and 1000 means the same.
+    * A zero-length binary frame is CloseStream, as on v1 (the reference's
+      warning applies to both endpoints).
+    * A text frame that is not CloseStream, Configure or ForceEndTurn (KeepAlive
+      and Finalize included: Flux has neither) is fatal: Error, then close 1008.
+      Deepgram drops such a stream at once; the code is the one its Voice Agent
+      API documents for this case.
+    * Idle: no binary, text or ping frame for `flux_idle_timeout` seconds gives
+      Error, then close 1011 (pings keep Flux alive; there is no KeepAlive).
+    * `finalize_delay` holds the answers to CloseStream and ForceEndTurn, as it
+      holds v1's CloseStream and Finalize.
+    """
+
+    _control_types = FLUX_CONTROL_TYPES
+    _pings_keep_alive = True
+
+    def __init__(
+        self,
+        server: DeepgramTestServer,
+        ws: web.WebSocketResponse,
+        record: RecordedSession,
+        params: FluxParams,
+        next_script: Callable[[], str | None] | None = None,
+    ) -> None:
+        meter = AudioMeter(
+            encoding=params.encoding,
+            sample_rate=params.sample_rate,
+            channels=1,  # Flux has no `channels`: raw audio is mono.
+            threshold=server.speech_threshold,
+        )
+        super().__init__(server, ws, record, meter, server.flux_idle_timeout)
+        self._params = params
+        self._sequence_id = 0
+        self._turns = TurnTracker(
+            params.thresholds,
+            next_script=next_script or server.next_utterance,
+            describe=self._describe,
+        )
+
+    async def _opened(self) -> None:
+        await self._message("Connected", {})
+
+    async def _idle(self) -> None:
+        await self._fatal(
+            "CLIENT_MESSAGE_TIMEOUT", FLUX_IDLE_REASON, close_code=1011, reason=FLUX_IDLE_REASON
+        )
+
+    async def _on_frame(self, end: float, *, speech: bool) -> None:
+        for event in self._turns.advance(end, speech=speech):
+            await self._turn_info(event)
+
+    async def _on_bad_text(self, raw: str, problem: str) -> None:
+        del raw  # Unlike v1's SchemaError, Flux's Error does not echo the message.
+        await self._fatal(
+            "UNPARSABLE_CLIENT_MESSAGE",
+            f"Could not deserialize last text message: {problem}",
+            close_code=1008,
+            reason="Deepgram could not parse the last text message.",
+        )
+
+    async def _on_control(self, kind: str, message: dict[str, Any]) -> None:
+        if kind == "CloseStream":
+            await self._close_stream()
+        elif kind == "ForceEndTurn":
+            await self._processing_delay()
+            events = self._turns.force_end()
+            if not events:
+                await self._message(
+                    "Warning",
+                    {
+                        "code": "FORCE_END_TURN_NO_ACTIVE_TURN",
+                        "description": "ForceEndTurn was received, but no turn is active.",
+                    },
+                )
+            for event in events:
+                await self._turn_info(event)
+        elif kind == "Configure":
+            await self._configure(message)
+
+    async def _configure(self, message: dict[str, Any]) -> None:
+        try:
+            params = self._params.configure(message)
+        except FluxParameterError as err:
+            fields = {"code": err.code, "description": err.description}
+            await self._message("ConfigureFailure", fields)
+            return
+        self._params = params
+        self._turns.thresholds = params.thresholds
+        await self._message("ConfigureSuccess", params.settings())
+
+    async def _close_stream(self) -> None:
+        """Send the last Update (the turn stays open), then close 1000."""
+        if self._mute_after_close_stream:
+            self._muted = True
+            return
+        await self._processing_delay()
+        await self._advance(self._meter.flush())
         if self._ws.closed:
             return
-        self.record.close_code, self.record.close_reason = code, reason
-        await self._ws.close(code=code, message=reason.encode())
+        for event in self._turns.close():
+            await self._turn_info(event)
+        await self._close(1000, "")
+
+    async def _turn_info(self, event: TurnEvent) -> None:
+        await self._message("TurnInfo", turn_info_fields(event, self._params))
+
+    async def _fatal(self, code: str, description: str, *, close_code: int, reason: str) -> None:
+        """Send Flux's fatal Error, then close the stream."""
+        fields = {"code": code, "description": description}
+        await self._message("Error", fields, request_id=False)
+        await self._close(close_code, reason)
+
+    async def _message(self, kind: str, fields: dict[str, Any], *, request_id: bool = True) -> None:
+        """Send `{"type", "request_id", "sequence_id", **fields}`; count it when sent."""
+        message: dict[str, Any] = {"type": kind}
+        if request_id:  # Deepgram's fatal Error is the one message without it.
+            message["request_id"] = self.record.request_id
+        message["sequence_id"] = self._sequence_id
+        if await self._send({**message, **fields}):
+            self._sequence_id += 1
 
 
 type _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+type _Credential = tuple[str, str, bool]
+type _SessionFactory = Callable[[web.WebSocketResponse, RecordedSession], _StreamSession]
 
 
 class DeepgramTestServer:
-    """A local Deepgram: `/v1/listen` websocket and REST, scripted, recorded, faultable.
+    """A local Deepgram: `/v1/listen` and Flux `/v2/listen` websockets and REST.
 
-    Set the fault switches (plain attributes) before the client connects.
+    Transcripts follow a script, everything is recorded, and faults can be
+    switched on: set the switches (plain attributes) before the client connects.
     """
 
     def __init__(  # noqa: PLR0913 - all but the keys are keyword-only settings
@@ -605,15 +842,21 @@ class DeepgramTestServer:
         project_id: str = DEFAULT_PROJECT_ID,
         self_hosted: bool = False,
         idle_timeout: float = 10.0,
+        flux_idle_timeout: float = 60.0,
         host: str = HOST,
         port: int = 0,
         speech_threshold: float = 500.0,
     ) -> None:
-        """Accept `api_keys` (any non-empty key when None); listen on `host`:`port`."""
+        """Accept `api_keys` (any non-empty key when None); listen on `host`:`port`.
+
+        `idle_timeout` closes a v1 stream without binary or text frames (NET-0001);
+        `flux_idle_timeout` a Flux stream without binary, text or ping frames.
+        """
         self.api_keys: set[str] | None = None if api_keys is None else set(api_keys)
         self.project_id = project_id
         self.self_hosted = self_hosted
         self.idle_timeout = idle_timeout
+        self.flux_idle_timeout = flux_idle_timeout
         self.host = host
         self.port = port
         self.speech_threshold = speech_threshold
@@ -634,7 +877,7 @@ class DeepgramTestServer:
         self.prerecorded_delay_per_second = _PRERECORDED_SECONDS_PER_AUDIO_SECOND
         self.scripts_by_key: dict[str, str] = {}
         self._runner: web.AppRunner | None = None
-        self._live: set[_LiveSession] = set()
+        self._live: set[_StreamSession] = set()
         self._stopping = asyncio.Event()
 
     @property
@@ -649,6 +892,11 @@ class DeepgramTestServer:
     def listen_url(self) -> str:
         """The websocket URL of the live endpoint."""
         return self.url.replace("http://", "ws://", 1) + "/v1/listen"
+
+    @property
+    def flux_listen_url(self) -> str:
+        """The websocket URL of the Flux endpoint."""
+        return self.url.replace("http://", "ws://", 1) + "/v2/listen"
 
     @property
     def active_streams(self) -> int:
@@ -701,9 +949,7 @@ class DeepgramTestServer:
         """Take the next scripted utterance, or None to describe the audio instead."""
         return self.utterances.pop(0) if self.utterances else None
 
-    def script_source(
-        self, credential: tuple[str, str, bool] | None
-    ) -> Callable[[], str | None] | None:
+    def script_source(self, credential: _Credential | None) -> Callable[[], str | None] | None:
         """Return the script of a request whose key is in `scripts_by_key`, else None.
 
         Many concurrent streams can each get their own transcript this way: the
@@ -733,7 +979,7 @@ class DeepgramTestServer:
             self.requests.append((request.method, request.path))
         return await handler(request)
 
-    def _credential(self, request: web.Request) -> tuple[str, str, bool] | None:
+    def _credential(self, request: web.Request) -> _Credential | None:
         """Return (scheme, key, from_subprotocol) of the request's credentials."""
         scheme, _, key = request.headers.get("Authorization", "").strip().partition(" ")
         if scheme.lower() in {"token", "bearer"} and key.strip():
@@ -744,7 +990,7 @@ class DeepgramTestServer:
             return offered[0].lower(), offered[1], True
         return None
 
-    def _check(self, request: web.Request, *, auth: bool = True) -> tuple[str, str, bool] | None:
+    def _check(self, request: web.Request, *, auth: bool = True) -> _Credential | None:
         """Apply the forced status, then the key check; raise DeepgramHTTPError."""
         if self.handshake_status is not None:
             raise DeepgramHTTPError(self.handshake_status)
@@ -768,6 +1014,35 @@ class DeepgramTestServer:
 
     async def _listen(self, request: web.Request) -> web.StreamResponse:
         """`GET /v1/listen`: upgrade to a live stream, or refuse like Deepgram."""
+        return await self._accept_stream(request, self._live_session)
+
+    async def _listen_v2(self, request: web.Request) -> web.StreamResponse:
+        """`GET /v2/listen`: upgrade to a Flux stream, or refuse like Deepgram."""
+        return await self._accept_stream(request, self._flux_session)
+
+    def _live_session(
+        self, request: web.Request, credential: _Credential | None
+    ) -> _SessionFactory:
+        params = parse_listen_query(request.query)
+        next_script = self.script_source(credential)
+        return lambda ws, record: _LiveSession(self, ws, record, params, next_script)
+
+    def _flux_session(
+        self, request: web.Request, credential: _Credential | None
+    ) -> _SessionFactory:
+        try:
+            params = parse_flux_query(request.query)
+        except FluxParameterError as err:
+            raise FluxHTTPError(400, err.description, err.code) from None
+        next_script = self.script_source(credential)
+        return lambda ws, record: _FluxSession(self, ws, record, params, next_script)
+
+    async def _accept_stream(
+        self,
+        request: web.Request,
+        validate: Callable[[web.Request, _Credential | None], _SessionFactory],
+    ) -> web.StreamResponse:
+        """Check the key and the query (`validate`), then serve the session it makes."""
         if self.hang_handshake:
             return await self._hang(request)
         request_id = self._request_id(request)
@@ -780,7 +1055,7 @@ class DeepgramTestServer:
         )
         try:
             credential = self._check(request)
-            params = parse_listen_query(request.query)
+            make_session = validate(request, credential)
         except DeepgramHTTPError as err:
             record.status = err.status
             record.closed.set()
@@ -799,7 +1074,7 @@ class DeepgramTestServer:
             "dg-model-name,dg-model-uuid,dg-char-count,dg-request-id,dg-error"
         )
         self.sessions.append(record)
-        session = _LiveSession(self, ws, record, params, self.script_source(credential))
+        session = make_session(ws, record)
         self._live.add(session)
         try:
             await ws.prepare(request)
@@ -808,18 +1083,6 @@ class DeepgramTestServer:
             self._live.discard(session)
             record.closed.set()
         return ws
-
-    async def _listen_v2(self, request: web.Request) -> web.StreamResponse:
-        """`GET /v2/listen`: Flux is not emulated yet, so it is refused after auth."""
-        if self.hang_handshake:
-            return await self._hang(request)
-        request_id = self._request_id(request)
-        try:
-            self._check(request)
-        except DeepgramHTTPError as err:
-            return err.response(request_id)
-        refusal = DeepgramHTTPError(400, "The local test server does not implement Flux yet.")
-        return refusal.response(request_id)
 
     async def _projects(self, request: web.Request) -> web.StreamResponse:
         """`GET /v1/projects`, the cheap key check; self-hosted servers have no such route."""
@@ -851,7 +1114,7 @@ class DeepgramTestServer:
                     "languages": list(model.languages),
                     "version": info.version,
                     "uuid": info.uuid,
-                    "batch": True,
+                    "batch": not model.flux,  # Flux is streaming only.
                     "streaming": True,
                     "formatted_output": True,
                 }

@@ -477,10 +477,10 @@ class Transcriber:
         start = self._pending_start(utterance)
         end = max(utterance.last_speech_end, start)
         if utterance.tokens is None:
-            return _layout(self.describe(end - start).split(), start, end)
+            return layout_words(self.describe(end - start).split(), start, end)
         spoken = utterance.last_speech_end - utterance.onset
         count = min(int(spoken / self.config.word_seconds + _EPSILON), len(utterance.tokens) - 1)
-        return _layout(utterance.tokens[utterance.finalized : max(count, 0)], start, end)
+        return layout_words(utterance.tokens[utterance.finalized : max(count, 0)], start, end)
 
     def _final(
         self, words: tuple[Word, ...], *, speech_final: bool, from_finalize: bool
@@ -514,7 +514,7 @@ class Transcriber:
         else:
             tokens = utterance.tokens[utterance.finalized :]
         segment = self._final(
-            _layout(tokens, start, end), speech_final=speech_final, from_finalize=from_finalize
+            layout_words(tokens, start, end), speech_final=speech_final, from_finalize=from_finalize
         )
         self._utterance = None
         return segment
@@ -528,15 +528,17 @@ class Transcriber:
             if utterance.tokens is None
             else utterance.tokens[utterance.finalized :]
         )
-        return self._final(_layout(tokens, start, end), speech_final=False, from_finalize=False)
+        return self._final(
+            layout_words(tokens, start, end), speech_final=False, from_finalize=False
+        )
 
     def _interim(self) -> Segment:
         words = self._revealed(self._utterance) if self._utterance is not None else ()
         return Segment(self._segment_start, self.time, words, is_final=False)
 
 
-def _layout(tokens: list[str], start: float, end: float) -> tuple[Word, ...]:
-    """Spread words evenly over [start, end]."""
+def layout_words(tokens: list[str], start: float, end: float) -> tuple[Word, ...]:
+    """Spread words evenly over [start, end] of the audio."""
     if not tokens:
         return ()
     step = (end - start) / len(tokens)
