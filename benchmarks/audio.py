@@ -8,10 +8,14 @@ API key, by which the local server gives each stream its own transcript.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 import hashlib
 import itertools
+import json
+import math
 from pathlib import Path
+import sys
 
 from tests.speech import synthesize
 
@@ -20,6 +24,7 @@ from .harness import SAMPLE_RATE, Utterance
 LEADING_SILENCE = 0.3
 MIN_TRAILING_SILENCE = 0.4
 GAP_SECONDS = 0.15
+SPEECH_THRESHOLD = 500.0
 
 _VERBS = ("open", "close", "start", "stop", "dim", "lock", "pause", "mute", "check", "clean")
 _THINGS = (
@@ -49,8 +54,8 @@ def _samples(seconds: float) -> int:
     return round(seconds * SAMPLE_RATE)
 
 
-def build(seconds: float, index: int) -> tuple[str, bytes]:
-    """Return the text and PCM of utterance `index` of length `seconds`."""
+def build(seconds: float, index: int) -> tuple[str, bytes, float]:
+    """Return the text, PCM and end of speech (s) of utterance `index` of length `seconds`."""
     budget = _samples(seconds - LEADING_SILENCE - MIN_TRAILING_SILENCE) * 2
     spoken = [_speak(text) for text in commands()]
     # Utterance i starts with the i-th command that fits on its own: all differ.
@@ -71,7 +76,25 @@ def build(seconds: float, index: int) -> tuple[str, bytes]:
     speech = gap.join(spoken.pcm for spoken in chosen)
     lead = bytes(_samples(LEADING_SILENCE) * 2)
     pcm = lead + speech + bytes(_samples(seconds) * 2 - len(lead) - len(speech))
-    return " ".join(spoken.text for spoken in chosen), pcm
+    return " ".join(spoken.text for spoken in chosen), pcm, last_speech(pcm)
+
+
+def last_speech(pcm: bytes) -> float:
+    """Return where the last 10 ms frame loud enough to be speech ends, in seconds.
+
+    The threshold is the local server's (RMS 500 on the int16 scale), so this is
+    where the server, like Deepgram, hears the speaker stop.
+    """
+    frame = SAMPLE_RATE // 100
+    samples = array("h", pcm)
+    if sys.byteorder == "big":
+        samples.byteswap()
+    end = 0
+    for index in range(len(samples) // frame):
+        chunk = samples[index * frame : (index + 1) * frame]
+        if math.sqrt(math.sumprod(chunk, chunk) / frame) >= SPEECH_THRESHOLD:
+            end = index + 1
+    return end / 100
 
 
 def utterances(seconds: float, count: int, cache: Path) -> list[Utterance]:
@@ -81,15 +104,23 @@ def utterances(seconds: float, count: int, cache: Path) -> list[Utterance]:
     for index in range(count):
         name = f"{seconds:g}s-{index:03d}"
         path = cache / f"{name}.pcm"
-        text_path = path.with_suffix(".txt")
-        if path.exists() and text_path.exists():
-            text = text_path.read_text(encoding="utf-8")
+        info_path = path.with_suffix(".json")
+        if path.exists() and info_path.exists():
+            text, speech_end = json.loads(info_path.read_text(encoding="utf-8"))
         else:
-            text, pcm = build(seconds, index)
+            text, pcm, speech_end = build(seconds, index)
             path.write_bytes(pcm)
-            text_path.write_text(text, encoding="utf-8")
+            info_path.write_text(json.dumps([text, speech_end]), encoding="utf-8")
         key = "bench-" + hashlib.sha256(f"{name}:{text}".encode()).hexdigest()[:16]
-        made.append(Utterance(key=key, text=text, path=str(path.resolve()), seconds=seconds))
+        made.append(
+            Utterance(
+                key=key,
+                text=text,
+                path=str(path.resolve()),
+                seconds=seconds,
+                speech_end=speech_end,
+            )
+        )
     texts = [utterance.text for utterance in made]
     if len(set(texts)) != len(texts):
         msg = f"the {seconds} s utterances are not all different"

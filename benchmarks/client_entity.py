@@ -8,14 +8,14 @@ Assistant's shared aiohttp session; every utterance goes through
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import version
 import logging
 import tempfile
+from typing import Any
 from unittest.mock import patch
 
 from aiohttp.resolver import AsyncResolver
-
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_test_home_assistant,
@@ -39,8 +39,15 @@ METADATA = stt.SpeechMetadata(
 )
 
 
+def open_client(server: str, scripts: dict[str, str]) -> AbstractAsyncContextManager[Transcribe]:
+    """Open the entity with the options a new entry gets."""
+    return open_with_options({}, server, scripts)
+
+
 @asynccontextmanager
-async def open_client(server: str, scripts: dict[str, str]) -> AsyncIterator[Transcribe]:
+async def open_with_options(
+    options: dict[str, Any], server: str, scripts: dict[str, str]
+) -> AsyncIterator[Transcribe]:
     """Start Home Assistant, set up one entry per key, and hand out its entities."""
     # Home Assistant logs each stream at debug level only; keep the bench's output clean.
     logging.basicConfig(level=logging.WARNING)
@@ -64,7 +71,7 @@ async def open_client(server: str, scripts: dict[str, str]) -> AsyncIterator[Tra
                     domain=DOMAIN,
                     title=f"Bench {index}",
                     data={CONF_API_KEY: key, CONF_SERVER: server},
-                    options={CONF_MODEL: "nova-3", CONF_LANGUAGE: "en"},
+                    options={CONF_MODEL: "nova-3", CONF_LANGUAGE: "en", **options},
                 )
                 entry.add_to_hass(hass)
                 if not await hass.config_entries.async_setup(entry.entry_id):

@@ -1,4 +1,4 @@
-"""This integration's protocol client, `DeepgramClient.transcribe`, on one aiohttp session."""
+"""The integration's protocol client, `DeepgramClient.transcribe`, on one aiohttp session."""
 
 from __future__ import annotations
 

@@ -49,9 +49,13 @@ async def open_client(server: str, scripts: dict[str, str]) -> AsyncIterator[Tra
 
             sender = asyncio.create_task(send())
             try:
-                async for message in socket:
-                    if isinstance(message, ListenV1Results) and message.is_final:
-                        finals.append(message.channel.alternatives[0].transcript)
+                finals.extend(
+                    [
+                        message.channel.alternatives[0].transcript
+                        async for message in socket
+                        if isinstance(message, ListenV1Results) and message.is_final
+                    ]
+                )
             finally:
                 if not sender.done():
                     sender.cancel()

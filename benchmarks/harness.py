@@ -49,6 +49,8 @@ class Utterance:
     text: str
     path: str
     seconds: float
+    speech_end: float
+    """Where the last spoken word ends, in seconds from the start."""
 
 
 @dataclass(slots=True)
@@ -84,6 +86,9 @@ class Outcome:
     """What one worker measured."""
 
     latencies: list[float] = field(default_factory=list)
+    """From the end of the audio (its last chunk due) to the transcript, per stream."""
+    after_speech: list[float] = field(default_factory=list)
+    """From the end of the last spoken word to the transcript, per stream."""
     matched: int = 0
     mismatched: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -95,6 +100,9 @@ class Outcome:
     rss_before: int = 0
     rss_peak: int = 0
     max_gap: float | None = None
+    """The longest wall time between two ticks of the 1 ms ticker."""
+    max_busy: float | None = None
+    """The most CPU time this process used between two ticks: code holding the loop."""
     streams: int = 0
     concurrency: int = 0
     versions: dict[str, str] = field(default_factory=dict)
@@ -110,8 +118,6 @@ def rss_bytes() -> int:
 class Feed:
     """How far a client read its audio."""
 
-    due: float
-    """When the last chunk handed over was due: after the last one, when the audio ended."""
     chunks: int = 0
     exhausted: bool = False
 
@@ -124,7 +130,6 @@ async def realtime(pcm: bytes, start: float, feed: Feed) -> AsyncIterator[bytes]
         delay = deadline - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        feed.due = deadline
         feed.chunks += 1
         yield pcm[offset : offset + CHUNK_BYTES]
     feed.exhausted = True
@@ -135,6 +140,7 @@ class _Probe:
 
     def __init__(self, *, ticker: bool) -> None:
         self.max_gap: float | None = 0.0 if ticker else None
+        self.max_busy: float | None = 0.0 if ticker else None
         self.rss_peak = rss_bytes()
         self._tasks: list[asyncio.Task[None]] = [asyncio.create_task(self._sample_rss())]
         if ticker:
@@ -142,12 +148,13 @@ class _Probe:
 
     async def _tick(self) -> None:
         loop = asyncio.get_running_loop()
-        last = loop.time()
+        last, last_cpu = loop.time(), time.process_time()
         while True:
             await asyncio.sleep(TICK_SECONDS)
-            now = loop.time()
+            now, cpu = loop.time(), time.process_time()
             self.max_gap = max(self.max_gap or 0.0, now - last)
-            last = now
+            self.max_busy = max(self.max_busy or 0.0, cpu - last_cpu)
+            last, last_cpu = now, cpu
 
     async def _sample_rss(self) -> None:
         while True:
@@ -165,13 +172,16 @@ async def _one(
     transcribe: Transcribe, utterance: Utterance, pcm: bytes, start: float, outcome: Outcome
 ) -> None:
     loop = asyncio.get_running_loop()
-    feed = Feed(start)
+    feed = Feed()
     try:
         text = await transcribe(utterance.key, realtime(pcm, start, feed))
     except Exception as err:  # noqa: BLE001 - every failure is reported, none stops the run
         outcome.errors.append(f"{type(err).__name__}: {err}")
         return
-    outcome.latencies.append(loop.time() - feed.due)
+    done = loop.time()
+    chunks = -(-len(pcm) // CHUNK_BYTES)
+    outcome.latencies.append(done - (start + chunks * CHUNK_SECONDS))
+    outcome.after_speech.append(done - (start + utterance.speech_end))
     outcome.audio_seconds += feed.chunks * CHUNK_SECONDS
     if not feed.exhausted:
         # The client returned before the audio ended (on Deepgram's end of speech).
@@ -191,14 +201,17 @@ async def _lane(
 ) -> None:
     loop = asyncio.get_running_loop()
     for utterance in lane:
-        await _one(transcribe, utterance, audio[utterance.path], start, outcome)
+        # The stream opens when its audio starts (a wake word), as in Home Assistant:
+        # the connection is made while the first chunks are already being captured.
+        await asyncio.sleep(start - loop.time())
+        await _one(transcribe, utterance, audio[utterance.path], loop.time(), outcome)
         start = loop.time() + GAP_BETWEEN_ROUNDS
 
 
 async def run(job: Job, open_client: OpenClient) -> Outcome:
     """Set the client up, warm it up, then measure the job's lanes."""
     every = [job.warmup, *(utterance for lane in job.lanes for utterance in lane)]
-    audio = {item.path: Path(item.path).read_bytes() for item in every}
+    audio = {item.path: Path(item.path).read_bytes() for item in every}  # noqa: ASYNC240
     scripts = {item.key: item.text for item in every}
     outcome = Outcome(concurrency=len(job.lanes), streams=len(every) - 1)
     loop = asyncio.get_running_loop()
@@ -224,6 +237,7 @@ async def run(job: Job, open_client: OpenClient) -> Outcome:
         outcome.wall_seconds = time.perf_counter() - wall_before
         await probe.stop()
         outcome.rss_peak, outcome.max_gap = probe.rss_peak, probe.max_gap
+        outcome.max_busy = probe.max_busy
     return outcome
 
 
