@@ -885,9 +885,9 @@ def _schema_keys(node: ast.AST, source: Source, flow: FlowUsage, seen: set[str])
             if name is None:
                 continue
             location = f"{where}:{key.lineno}"
-            if isinstance(value, ast.Name) and value.id in schemas:
-                value = schemas[value.id]  # noqa: PLW2901 - follow a named section
-            if _is_call_to(value, "section"):
+            # A section may be built once and named: follow the name.
+            target = schemas.get(value.id, value) if isinstance(value, ast.Name) else value
+            if _is_call_to(target, "section"):
                 flow.sections.setdefault(name, location)
             else:
                 flow.fields.setdefault(name, location)
