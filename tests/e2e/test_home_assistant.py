@@ -144,6 +144,22 @@ class Websocket:
         return reply["result"]
 
 
+async def test_the_web_ui_can_load(home_assistant: HomeAssistant, socket_enabled: None) -> None:
+    """The page loads, and the calls the web UI makes at start all succeed.
+
+    The UI waits for every one of them: a failing `get_services` (a missing
+    requirement of a core component, for one) leaves it at "Loading data".
+    """
+    async with aiohttp.ClientSession() as session, asyncio.timeout(RUN_TIMEOUT):
+        async with session.get(f"{home_assistant.url}/") as page:
+            assert page.status == 200
+            assert "<html" in await page.text()
+        api = await Websocket.connect(session, home_assistant)
+        for command in ("get_config", "get_services", "get_panels", "frontend/get_themes"):
+            await api.command({"type": command})
+        await api.ws.close()
+
+
 async def test_assist_pipeline_streams_speech_over_the_websocket_api(
     home_assistant: HomeAssistant,
     config_flow: ConfigFlowRun,
