@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
+import logging
+import traceback
 
 import aiohttp
 import pytest
@@ -25,6 +27,18 @@ PROJECT_ID = "3f7c2a9e-5b1d-4c8e-9a6f-0d2e4b6c8a10"
 
 
 @pytest.fixture(autouse=True)
+def api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """Log everything at debug level, then check that no line or traceback carried the key."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    for record in caplog.get_records("setup") + caplog.get_records("call"):
+        text = record.getMessage()
+        if record.exc_info:
+            text += "".join(traceback.format_exception(*record.exc_info))
+            assert API_KEY not in text, f"the API key was logged by {record.name}"
+
+
+@pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generator[None]:
     """Let Home Assistant load the integration from custom_components/."""
     return
@@ -37,6 +51,8 @@ async def deepgram_server(socket_enabled: None) -> AsyncGenerator[DeepgramTestSe
     await server.start()
     yield server
     await server.stop()
+    for session in [*server.sessions, *server.rejected]:
+        assert all(API_KEY not in value for _, value in session.query), "the key was in a URL"
 
 
 @pytest.fixture

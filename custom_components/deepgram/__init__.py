@@ -12,6 +12,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import CONF_SERVER, DOMAIN, LOGGER
+from .health import ServiceHealth
 from .keyterms import HomeKeyterms
 from .protocol import (
     DEFAULT_SERVER,
@@ -49,6 +50,7 @@ class DeepgramData:
     client: DeepgramClient
     settings: StreamSettings
     keyterms: HomeKeyterms
+    health: ServiceHealth
     sessions: deque[SessionRecord] = field(default_factory=lambda: deque(maxlen=SESSIONS_KEPT))
 
 
@@ -82,7 +84,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
     settings = StreamSettings.from_options(entry.options)
     keyterms = HomeKeyterms(hass, settings.custom_keyterms, from_home=settings.home_keyterms)
     entry.async_on_unload(keyterms.async_start())
-    entry.runtime_data = DeepgramData(client=client, settings=settings, keyterms=keyterms)
+    entry.runtime_data = DeepgramData(
+        client=client,
+        settings=settings,
+        keyterms=keyterms,
+        health=ServiceHealth(hass, entry.entry_id, entry.title),
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

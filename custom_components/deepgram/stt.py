@@ -257,6 +257,7 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
             failure = err
             result = self._result_of_failure(err, transcript)
         else:
+            data.health.stream_succeeded()
             result = SpeechResult(tidy(transcript.text, settings), SpeechResultState.SUCCESS)
         finally:
             if bound is not None:
@@ -310,6 +311,8 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
 
     def _result_of_failure(self, err: Exception, transcript: TranscriptBuilder) -> SpeechResult:
         """Log one line on why the stream failed; keep what was heard if the end was lost."""
+        if isinstance(err, DeepgramError):
+            self._entry.runtime_data.health.stream_failed(err)
         if isinstance(err, DeepgramAuthenticationError):
             LOGGER.error("Deepgram rejected the API key, please re-authenticate: %s", err)
             self._entry.async_start_reauth(self.hass)

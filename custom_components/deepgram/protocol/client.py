@@ -176,6 +176,8 @@ class LiveStream:
         self._reader: asyncio.Task[None] | None = None
         self._audio_ended = False
         self._input_error: Exception | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._aborted = False
         self._finish_timed_out = False
         self._closed_by_client = False
         self._last_sent = 0.0
@@ -183,6 +185,13 @@ class LiveStream:
         # What reached Deepgram, for the caller's records.
         self.audio_bytes = 0
         self.last_audio_at: float | None = None
+
+    async def abort(self) -> None:
+        """Stop the stream now, e.g. because its owner is shutting down."""
+        self._aborted = self._closed_by_client = True
+        self.end_audio()
+        if self._ws is not None:
+            await self._ws.close()
 
     def end_audio(self) -> None:
         """Stop reading the audio source now; Deepgram still finishes what it got."""
@@ -203,14 +212,16 @@ class LiveStream:
             self._reader = asyncio.create_task(self._read_audio())
             tasks.append(self._reader)
         ws: aiohttp.ClientWebSocketResponse | None = None
+        self._client.streams.add(self)
         try:
-            ws = await self._client.connect(self.options)
+            ws = self._ws = await self._client.connect(self.options)
             self.request_id = handshake_request_id(ws)
             tasks.append(asyncio.create_task(self._send_audio(ws)))
             async with aclosing(self._receive(ws)) as received:
                 async for message in received:
                     yield message
         finally:
+            self._client.streams.discard(self)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -307,6 +318,9 @@ class LiveStream:
         """Turn how the stream ended into an exception, unless it ended well."""
         if self._input_error is not None:
             raise self._input_error
+        if self._aborted:
+            msg = "Deepgram stream stopped: its owner is shutting down"
+            raise DeepgramConnectionError(msg, request_id=self.request_id)
         if self._finish_timed_out:
             msg = f"Deepgram sent no close within {self._client.finish_timeout} s of CloseStream"
             raise DeepgramConnectionError(msg, request_id=self.request_id)
@@ -343,6 +357,8 @@ class DeepgramClient:
         self.finish_timeout = finish_timeout
         self._create_task = create_task
         self._finishing: set[asyncio.Task[None]] = set()
+        # Streams in progress, so `close()` can stop them.
+        self.streams: set[LiveStream] = set()
 
     def __repr__(self) -> str:
         """Describe the client without its key."""
@@ -404,9 +420,12 @@ class DeepgramClient:
         task.add_done_callback(self._finishing.discard)
 
     async def close(self) -> None:
-        """Wait for streams that are still closing (each is bounded)."""
-        if self._finishing:
-            await asyncio.gather(*self._finishing, return_exceptions=True)
+        """Stop streams in progress and wait for those still closing (each is bounded)."""
+        await asyncio.gather(
+            *(stream.abort() for stream in list(self.streams)),
+            *self._finishing,
+            return_exceptions=True,
+        )
 
     async def transcribe(self, audio: AsyncIterable[bytes], options: LiveOptions) -> Transcript:
         """Stream audio to its end and return every final segment, joined."""
