@@ -57,18 +57,23 @@ def _samples(seconds: float) -> int:
 def build(seconds: float, index: int) -> tuple[str, bytes, float]:
     """Return the text, PCM and end of speech (s) of utterance `index` of length `seconds`."""
     budget = _samples(seconds - LEADING_SILENCE - MIN_TRAILING_SILENCE) * 2
-    spoken = [_speak(text) for text in commands()]
+    texts = commands()
     # Utterance i starts with the i-th command that fits on its own: all differ.
-    fitting = [item for item in spoken if len(item.pcm) <= budget]
-    if index >= len(fitting):
-        msg = f"only {len(fitting)} distinct utterances fit in {seconds} s"
+    fitting = (
+        (position, item)
+        for position, item in ((position, _speak(text)) for position, text in enumerate(texts))
+        if len(item.pcm) <= budget
+    )
+    found = next(itertools.islice(fitting, index, None), None)
+    if found is None:
+        msg = f"fewer than {index + 1} distinct utterances fit in {seconds} s"
         raise ValueError(msg)
-    first = spoken.index(fitting[index])
+    first, item = found
     gap = bytes(_samples(GAP_SECONDS) * 2)
-    chosen = [fitting[index]]
-    used = len(fitting[index].pcm)
-    for offset in range(1, len(spoken)):
-        item = spoken[(first + offset) % len(spoken)]
+    chosen = [item]
+    used = len(item.pcm)
+    for offset in range(1, len(texts)):
+        item = _speak(texts[(first + offset) % len(texts)])
         if used + len(gap) + len(item.pcm) > budget:
             break
         chosen.append(item)

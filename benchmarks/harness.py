@@ -60,7 +60,7 @@ class Job:
     client: str
     server: str
     lanes: list[list[Utterance]]
-    warmup: Utterance
+    warmup: Utterance | None
     stagger: float = 0.0
     ticker: bool = False
 
@@ -71,7 +71,7 @@ class Job:
             client=data["client"],
             server=data["server"],
             lanes=[[Utterance(**item) for item in lane] for lane in data["lanes"]],
-            warmup=Utterance(**data["warmup"]),
+            warmup=Utterance(**data["warmup"]) if data["warmup"] else None,
             stagger=data["stagger"],
             ticker=data["ticker"],
         )
@@ -210,18 +210,21 @@ async def _lane(
 
 async def run(job: Job, open_client: OpenClient) -> Outcome:
     """Set the client up, warm it up, then measure the job's lanes."""
-    every = [job.warmup, *(utterance for lane in job.lanes for utterance in lane)]
+    every = [utterance for lane in job.lanes for utterance in lane]
+    if job.warmup is not None:
+        every.append(job.warmup)
     audio = {item.path: Path(item.path).read_bytes() for item in every}  # noqa: ASYNC240
     scripts = {item.key: item.text for item in every}
-    outcome = Outcome(concurrency=len(job.lanes), streams=len(every) - 1)
+    outcome = Outcome(concurrency=len(job.lanes), streams=sum(map(len, job.lanes)))
     loop = asyncio.get_running_loop()
     async with open_client(job.server, scripts) as transcribe:
-        # One stream first, unmeasured: imports, caches and connection set-up.
-        warm = Outcome()
-        await _one(transcribe, job.warmup, audio[job.warmup.path], loop.time(), warm)
-        if warm.errors or warm.mismatched:
-            outcome.errors.extend(warm.errors + warm.mismatched)
-            return outcome
+        if job.warmup is not None:
+            # One stream first, unmeasured: imports, caches and connection set-up.
+            warm = Outcome()
+            await _one(transcribe, job.warmup, audio[job.warmup.path], loop.time(), warm)
+            if warm.errors or warm.mismatched:
+                outcome.errors.extend(warm.errors + warm.mismatched)
+                return outcome
         gc.collect()
         outcome.rss_before = rss_bytes()
         probe = _Probe(ticker=job.ticker)
