@@ -335,6 +335,14 @@ class HomeAssistant:
         response = self.request("GET", "/api/config", timeout=5.0)
         return response.status == 200 and response.body.get("state") == "RUNNING"
 
+    @property
+    def version(self) -> tuple[int, int]:
+        """Return Home Assistant's (year, month) version, e.g. (2026, 2)."""
+        response = self.request("GET", "/api/config")
+        _expect(response, 200, "read the configuration")
+        year, month, *_ = response.body["version"].split(".")
+        return int(year), int(month)
+
     def onboarding_steps(self) -> dict[str, bool]:
         """Return each onboarding step and whether it is done."""
         response = self.request("GET", "/api/onboarding", auth=False)
