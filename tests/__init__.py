@@ -1,12 +1,40 @@
 """Tests of the Deepgram integration."""
 
+from typing import Any
+
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
 
 
-async def setup_integration(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Add the entry to Home Assistant and set it up."""
-    entry.add_to_hass(hass)
+def pcm_metadata(
+    *,
+    language: str = "en",
+    sample_rate: int = 16000,
+    channels: int = 1,
+    audio_format: stt.AudioFormats = stt.AudioFormats.WAV,
+    codec: stt.AudioCodecs = stt.AudioCodecs.PCM,
+) -> stt.SpeechMetadata:
+    """Describe an audio stream as Home Assistant does (16 kHz mono PCM unless told)."""
+    return stt.SpeechMetadata(
+        language=language,
+        format=audio_format,
+        codec=codec,
+        bit_rate=stt.AudioBitRates.BITRATE_16,
+        sample_rate=stt.AudioSampleRates(sample_rate),
+        channel=stt.AudioChannels(channels),
+    )
+
+
+METADATA = pcm_metadata()
+
+
+async def setup_integration(hass: HomeAssistant, entry: MockConfigEntry, **options: Any) -> None:
+    """Add the entry to Home Assistant, with `options` on top of its own, and set it up."""
+    if entry.entry_id not in hass.config_entries.async_entry_ids():
+        entry.add_to_hass(hass)
+    if options:
+        hass.config_entries.async_update_entry(entry, options={**entry.options, **options})
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

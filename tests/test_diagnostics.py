@@ -14,22 +14,12 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.deepgram import SESSIONS_KEPT
-from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
 
-from . import setup_integration
+from . import METADATA, setup_integration
 from .conftest import API_KEY
 from .deepgram_server import DeepgramTestServer
 from .speech import chunked, synthesize
-
-METADATA = stt.SpeechMetadata(
-    language="en",
-    format=stt.AudioFormats.WAV,
-    codec=stt.AudioCodecs.PCM,
-    bit_rate=stt.AudioBitRates.BITRATE_16,
-    sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-    channel=stt.AudioChannels.CHANNEL_MONO,
-)
 
 
 async def say(text: str) -> AsyncIterator[bytes]:

@@ -32,21 +32,13 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
 
-from . import setup_integration
+from . import METADATA, setup_integration
 from .deepgram_server import DeepgramTestServer
 from .speech import chunked, synthesize
 
 ENTITY_ID = "stt.deepgram_nova_3_english"
 PHRASE = "turn on the kitchen light"
 CHUNK = 640  # 20 ms of 16 kHz mono 16-bit audio
-METADATA = stt.SpeechMetadata(
-    language="en",
-    format=stt.AudioFormats.WAV,
-    codec=stt.AudioCodecs.PCM,
-    bit_rate=stt.AudioBitRates.BITRATE_16,
-    sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-    channel=stt.AudioChannels.CHANNEL_MONO,
-)
 
 
 @dataclass
@@ -77,9 +69,7 @@ async def setup_entity(
     hass: HomeAssistant, entry: MockConfigEntry, **options: Any
 ) -> stt.SpeechToTextEntity:
     """Set the entry up with extra options and return its entity."""
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(entry, options={**entry.options, **options})
-    await setup_integration(hass, entry)
+    await setup_integration(hass, entry, **options)
     entity = stt.async_get_speech_to_text_entity(hass, ENTITY_ID)
     assert entity is not None
     return entity

@@ -30,19 +30,11 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
-from . import setup_integration
+from . import METADATA, setup_integration
 from .deepgram_server import DeepgramTestServer
 from .speech import chunked, synthesize
 
 PHRASE = "turn on the kitchen light"
-METADATA = stt.SpeechMetadata(
-    language="en",
-    format=stt.AudioFormats.WAV,
-    codec=stt.AudioCodecs.PCM,
-    bit_rate=stt.AudioBitRates.BITRATE_16,
-    sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-    channel=stt.AudioChannels.CHANNEL_MONO,
-)
 ERROR = stt.SpeechResult(None, stt.SpeechResultState.ERROR)
 
 
@@ -57,11 +49,7 @@ async def entity(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> stt.SpeechToTextEntity:
     """Set up the entry (end of speech off: the input decides when audio ends)."""
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry, options={**mock_config_entry.options, "end_of_speech": False}
-    )
-    await setup_integration(hass, mock_config_entry)
+    await setup_integration(hass, mock_config_entry, end_of_speech=False)
     found = stt.async_get_speech_to_text_entity(hass, "stt.deepgram_nova_3_english")
     assert found is not None
     return found

@@ -20,21 +20,13 @@ from custom_components.deepgram.protocol import (
 from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
 
-from . import setup_integration
+from . import METADATA, setup_integration
 from .conftest import API_KEY
 from .deepgram_server import DeepgramTestServer
 from .speech import chunked, synthesize
 
 PHRASE = "Turn on the kitchen light."
 FLUX = LiveOptions(model="flux-general-en", encoding="linear16", sample_rate=16000)
-METADATA = stt.SpeechMetadata(
-    language="en",
-    format=stt.AudioFormats.WAV,
-    codec=stt.AudioCodecs.PCM,
-    bit_rate=stt.AudioBitRates.BITRATE_16,
-    sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-    channel=stt.AudioChannels.CHANNEL_MONO,
-)
 
 
 async def say(pcm: bytes, *, stall_at: int = -1, stall: float = 0.0) -> AsyncIterator[bytes]:
@@ -103,11 +95,7 @@ async def flux_entity(
     hass: HomeAssistant, entry: MockConfigEntry, **options: Any
 ) -> stt.SpeechToTextEntity:
     """Set up the entry with a Flux model and return its entity."""
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        entry, options={**entry.options, "model": "flux-general-en", **options}
-    )
-    await setup_integration(hass, entry)
+    await setup_integration(hass, entry, **{"model": "flux-general-en", **options})
     entity = next(iter(hass.data["stt"].entities))
     assert isinstance(entity, stt.SpeechToTextEntity)
     return entity

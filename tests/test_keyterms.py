@@ -25,18 +25,9 @@ from homeassistant.helpers import (
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
-from . import setup_integration
+from . import METADATA, setup_integration
 from .deepgram_server import DeepgramTestServer
 from .speech import chunked, synthesize
-
-METADATA = stt.SpeechMetadata(
-    language="en",
-    format=stt.AudioFormats.WAV,
-    codec=stt.AudioCodecs.PCM,
-    bit_rate=stt.AudioBitRates.BITRATE_16,
-    sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-    channel=stt.AudioChannels.CHANNEL_MONO,
-)
 
 
 def test_groups_keep_their_priority_and_sort_within() -> None:
@@ -115,12 +106,7 @@ async def test_terms_come_from_the_home(
 ) -> None:
     """Own terms, floors, areas, aliases, then names of exposed entities only."""
     await build_home(hass)
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry,
-        options={**mock_config_entry.options, "custom_keyterms": ["Deepgram"]},
-    )
-    await setup_integration(hass, mock_config_entry)
+    await setup_integration(hass, mock_config_entry, custom_keyterms=["Deepgram"])
     assert await stream(deepgram_server, hass) == [
         "Deepgram",
         "downstairs",
@@ -160,12 +146,7 @@ async def test_home_terms_can_be_turned_off(
 ) -> None:
     """With the option off, only the user's own terms are sent."""
     await build_home(hass)
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry,
-        options={**mock_config_entry.options, "home_keyterms": False, "custom_keyterms": ["Hue"]},
-    )
-    await setup_integration(hass, mock_config_entry)
+    await setup_integration(hass, mock_config_entry, home_keyterms=False, custom_keyterms=["Hue"])
     assert await stream(deepgram_server, hass) == ["Hue"]
 
 

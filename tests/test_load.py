@@ -19,18 +19,10 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
-from . import setup_integration
+from . import METADATA, setup_integration
 from .deepgram_server import DeepgramTestServer
 from .speech import chunked, synthesize
 
-METADATA = stt.SpeechMetadata(
-    language="en",
-    format=stt.AudioFormats.WAV,
-    codec=stt.AudioCodecs.PCM,
-    bit_rate=stt.AudioBitRates.BITRATE_16,
-    sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-    channel=stt.AudioChannels.CHANNEL_MONO,
-)
 ROOMS = ("kitchen", "hallway", "bedroom", "garage", "office")
 THINGS = ("light", "fan", "heater", "blinds", "speaker", "lamp", "plug", "tv", "radio", "kettle")
 

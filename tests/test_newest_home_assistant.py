@@ -91,9 +91,7 @@ async def make_entity(
     hass: HomeAssistant, entry: MockConfigEntry, entity_class: type[Any], **options: Any
 ) -> Any:
     """Set the entry up and return a detached entity of the contract class."""
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(entry, options={**entry.options, **options})
-    await setup_integration(hass, entry)
+    await setup_integration(hass, entry, **options)
     entity = entity_class(entry)
     entity.hass = hass
     entity.entity_id = "stt.deepgram_contract"

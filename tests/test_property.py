@@ -21,17 +21,9 @@ from custom_components.deepgram.const import CONF_SERVER
 from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
 
-from . import setup_integration
+from . import METADATA, setup_integration
 from .deepgram_server import DeepgramTestServer
 
-METADATA = stt.SpeechMetadata(
-    language="en",
-    format=stt.AudioFormats.WAV,
-    codec=stt.AudioCodecs.PCM,
-    bit_rate=stt.AudioBitRates.BITRATE_16,
-    sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-    channel=stt.AudioChannels.CHANNEL_MONO,
-)
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
 TRANSCRIPTS = st.lists(WORDS, max_size=4).map(" ".join)
 
@@ -150,11 +142,7 @@ async def test_one_result_made_of_the_finals(  # noqa: PLR0913, PLR0917 - fixtur
     """Exactly one final result; its text is the finals received, joined in order."""
     player, url = replay
     if mock_config_entry.entry_id not in hass.config_entries.async_entry_ids():
-        mock_config_entry.add_to_hass(hass)
-        hass.config_entries.async_update_entry(
-            mock_config_entry, options={**mock_config_entry.options, "end_of_speech": False}
-        )
-        await setup_integration(hass, mock_config_entry)
+        await setup_integration(hass, mock_config_entry, end_of_speech=False)
         mock_config_entry.runtime_data.client.server = url
         assert mock_config_entry.data[CONF_SERVER] == deepgram_server.url
     entity = stt.async_get_speech_to_text_entity(hass, "stt.deepgram_nova_3_english")

@@ -14,25 +14,13 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
-from . import setup_integration
+from . import pcm_metadata, setup_integration
 from .conftest import PROJECT_ID
 from .deepgram_server import DeepgramTestServer
 from .speech import chunked, synthesize
 
 ENTITY_ID = "stt.deepgram_nova_3_english"
 PHRASE = "turn on the kitchen light"
-
-
-def metadata(language: str = "en") -> stt.SpeechMetadata:
-    """Describe 16 kHz mono PCM in a language."""
-    return stt.SpeechMetadata(
-        language=language,
-        format=stt.AudioFormats.WAV,
-        codec=stt.AudioCodecs.PCM,
-        bit_rate=stt.AudioBitRates.BITRATE_16,
-        sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-        channel=stt.AudioChannels.CHANNEL_MONO,
-    )
 
 
 async def speech(text: str = PHRASE) -> AsyncIterator[bytes]:
@@ -51,13 +39,13 @@ async def transcribe_with(  # noqa: PLR0913 - a test home, its server and the se
     script: str = PHRASE,
 ) -> tuple[stt.SpeechResult, list[tuple[str, str]]]:
     """Set the entry up with `options`, say the script, return the result and the query."""
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(entry, options={**entry.options, **options})
-    await setup_integration(hass, entry)
+    await setup_integration(hass, entry, **options)
     assert entry.state is ConfigEntryState.LOADED
     entity = next(iter(hass.data["stt"].entities))
     server.utterances.append(script)
-    result = await entity.internal_async_process_audio_stream(metadata(language), speech(script))
+    result = await entity.internal_async_process_audio_stream(
+        pcm_metadata(language=language), speech(script)
+    )
     return result, server.sessions[-1].query
 
 

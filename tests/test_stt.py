@@ -18,32 +18,13 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
-from . import setup_integration
+from . import METADATA, pcm_metadata, setup_integration
 from .conftest import API_KEY
 from .deepgram_server import DeepgramTestServer
 from .speech import chunk_bytes, chunked, synthesize, wav_file
 
 ENTITY_ID = "stt.deepgram_nova_3_english"
 PHRASE = "turn on the kitchen light"
-
-
-def metadata(
-    *,
-    sample_rate: int = 16000,
-    channels: int = 1,
-    audio_format: stt.AudioFormats = stt.AudioFormats.WAV,
-    codec: stt.AudioCodecs = stt.AudioCodecs.PCM,
-    language: str = "en",
-) -> stt.SpeechMetadata:
-    """Return Home Assistant's description of an audio stream."""
-    return stt.SpeechMetadata(
-        language=language,
-        format=audio_format,
-        codec=codec,
-        bit_rate=stt.AudioBitRates.BITRATE_16,
-        sample_rate=stt.AudioSampleRates(sample_rate),
-        channel=stt.AudioChannels(channels),
-    )
 
 
 async def feed(chunks: list[bytes]) -> AsyncIterator[bytes]:
@@ -71,11 +52,7 @@ async def entity(
     options: dict[str, Any],
 ) -> stt.SpeechToTextEntity:
     """Set up the entry and return its entity."""
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry, options={**mock_config_entry.options, **options}
-    )
-    await setup_integration(hass, mock_config_entry)
+    await setup_integration(hass, mock_config_entry, **options)
     found = stt.async_get_speech_to_text_entity(hass, ENTITY_ID)
     assert found is not None
     return found
@@ -120,7 +97,7 @@ async def test_speech_is_transcribed(
     """Real speech in 20 ms chunks comes back as the text that was said."""
     deepgram_server.utterances.append(PHRASE)
     chunks = speech_chunks()
-    result = await entity.internal_async_process_audio_stream(metadata(), feed(chunks))
+    result = await entity.internal_async_process_audio_stream(METADATA, feed(chunks))
     assert result == stt.SpeechResult(PHRASE, stt.SpeechResultState.SUCCESS)
     session = deepgram_server.sessions[-1]
     assert bytes(session.audio) == b"".join(chunks)
@@ -133,7 +110,7 @@ async def test_silence_is_an_empty_success(
 ) -> None:
     """No speech gives an empty text, so Assist says it heard nothing rather than failing."""
     silence = [bytes(640)] * 100
-    result = await entity.internal_async_process_audio_stream(metadata(), feed(silence))
+    result = await entity.internal_async_process_audio_stream(METADATA, feed(silence))
     assert result == stt.SpeechResult("", stt.SpeechResultState.SUCCESS)
 
 
@@ -170,7 +147,7 @@ async def test_ogg_opus_is_sent_as_a_container(
     """Ogg audio describes itself, so no raw-audio parameters are sent."""
     ogg_page = b"OggS" + bytes(60)
     await entity.internal_async_process_audio_stream(
-        metadata(audio_format=stt.AudioFormats.OGG, codec=stt.AudioCodecs.OPUS),
+        pcm_metadata(audio_format=stt.AudioFormats.OGG, codec=stt.AudioCodecs.OPUS),
         feed([ogg_page]),
     )
     session = deepgram_server.sessions[-1]
@@ -189,7 +166,7 @@ async def test_refusals_are_errors_logged_once(
     """A refused stream is an ERROR result, with one log line naming cause and request id."""
     deepgram_server.handshake_status = status
     with caplog.at_level(logging.DEBUG):
-        result = await entity.internal_async_process_audio_stream(metadata(), feed(speech_chunks()))
+        result = await entity.internal_async_process_audio_stream(METADATA, feed(speech_chunks()))
     assert result == stt.SpeechResult(None, stt.SpeechResultState.ERROR)
     errors = [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert len(errors) == 1
@@ -206,7 +183,7 @@ async def test_revoked_key_during_a_stream_starts_reauth(
 ) -> None:
     """A key revoked after set-up fails the stream and asks the user for a new one."""
     deepgram_server.api_keys = {"other"}
-    result = await entity.internal_async_process_audio_stream(metadata(), feed(speech_chunks()))
+    result = await entity.internal_async_process_audio_stream(METADATA, feed(speech_chunks()))
     assert result.result is stt.SpeechResultState.ERROR
     await hass.async_block_till_done()
     flows = mock_config_entry.async_get_active_flows(hass, {SOURCE_REAUTH})
@@ -222,7 +199,7 @@ async def test_abnormal_close_returns_what_was_heard(
     deepgram_server.close_mid_stream = (2.5, 1011, "internal error")
     audio = synthesize("turn on the light", trailing_silence=1.0) + synthesize("and the fan")
     # Deepgram's default endpointing is 10 ms; the pause ends the first utterance.
-    result = await entity.internal_async_process_audio_stream(metadata(), feed(chunked(audio, 640)))
+    result = await entity.internal_async_process_audio_stream(METADATA, feed(chunked(audio, 640)))
     assert result == stt.SpeechResult("turn on the light", stt.SpeechResultState.SUCCESS)
 
 
@@ -231,7 +208,7 @@ async def test_abnormal_close_before_any_words_is_an_error(
 ) -> None:
     """With nothing heard, an abnormal close is an error."""
     deepgram_server.close_mid_stream = (0.1, 1008, "DATA-0000")
-    result = await entity.internal_async_process_audio_stream(metadata(), feed(speech_chunks()))
+    result = await entity.internal_async_process_audio_stream(METADATA, feed(speech_chunks()))
     assert result == stt.SpeechResult(None, stt.SpeechResultState.ERROR)
 
 
@@ -244,7 +221,7 @@ async def test_broken_audio_source_is_an_error(
         yield bytes(640)
         raise OSError("satellite went away")
 
-    result = await entity.internal_async_process_audio_stream(metadata(), broken())
+    result = await entity.internal_async_process_audio_stream(METADATA, broken())
     assert result == stt.SpeechResult(None, stt.SpeechResultState.ERROR)
 
 
@@ -266,7 +243,7 @@ async def test_progress_yields_partials_then_one_final(
     results: list[Any] = [
         result
         async for result in entity.async_process_audio_stream_with_progress(  # type: ignore[attr-defined]
-            metadata(), feed(chunked(audio, 640))
+            METADATA, feed(chunked(audio, 640))
         )
     ]
     partials = [result.text for result in results[:-1]]
@@ -300,7 +277,7 @@ async def test_closing_progress_early_closes_the_websocket(
             yield bytes(640)
 
     results = entity.async_process_audio_stream_with_progress(  # type: ignore[attr-defined]
-        metadata(), endless()
+        METADATA, endless()
     )
     assert (await anext(results)).startswith("turn")
     await results.aclose()
