@@ -21,13 +21,20 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.deepgram import stt as deepgram_stt
 from custom_components.deepgram.const import CONF_END_OF_SPEECH
+from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
 
 from . import setup_integration
 from .deepgram_server import DeepgramTestServer
 from .speech import chunked, synthesize
 
-NEWEST_STT = Path(__file__).parents[1] / ".venv/newest-ha/src/homeassistant/components/stt"
+# On a Home Assistant that already has partial results (CI's newest job), its own
+# sources; here, the 2026.11 sources that scripts/setup fetched.
+NEWEST_STT = (
+    Path(next(iter(stt.__path__)))
+    if hasattr(stt, "PartialSpeechResult")
+    else Path(__file__).parents[1] / ".venv/newest-ha/src/homeassistant/components/stt"
+)
 PACKAGE = "newest_home_assistant_stt"
 
 
