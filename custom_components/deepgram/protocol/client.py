@@ -32,7 +32,6 @@ FLUX_LISTEN_PATH: Final = "/v2/listen"
 
 KEEPALIVE_MESSAGE: Final = json.dumps({"type": "KeepAlive"})
 CLOSE_STREAM_MESSAGE: Final = json.dumps({"type": "CloseStream"})
-FINALIZE_MESSAGE: Final = json.dumps({"type": "Finalize"})
 
 # Deepgram closes a stream after ~10 s without a frame; stay well inside that.
 KEEPALIVE_INTERVAL: Final = 4.0
