@@ -23,7 +23,12 @@ from .harness import SAMPLE_RATE, Utterance
 
 LEADING_SILENCE = 0.3
 MIN_TRAILING_SILENCE = 0.4
-GAP_SECONDS = 0.15
+# Between the commands of one utterance: shorter than the 200 ms of silence that
+# ends an utterance (at the local server as at Deepgram), as in fluent speech.
+GAP_SECONDS = 0.12
+MARGIN_SECONDS = 0.02
+# Bump when the audio made changes, so cached files are made again.
+AUDIO_FORMAT = 2
 SPEECH_THRESHOLD = 500.0
 
 _VERBS = ("open", "close", "start", "stop", "dim", "lock", "pause", "mute", "check", "clean")
@@ -47,7 +52,32 @@ class _Spoken:
 
 
 def _speak(text: str) -> _Spoken:
-    return _Spoken(text, synthesize(text, leading_silence=0.0, trailing_silence=0.0))
+    """Speak one command, trimmed to its speech (espeak-ng pads it with silence)."""
+    pcm = synthesize(text, leading_silence=0.0, trailing_silence=0.0)
+    loud = _loud_frames(pcm)
+    margin = round(MARGIN_SECONDS * 100)
+    frame_bytes = SAMPLE_RATE // 100 * 2
+    start = max(loud[0] - margin, 0) * frame_bytes
+    end = (loud[-1] + 1 + margin) * frame_bytes
+    return _Spoken(text, pcm[start:end])
+
+
+def _loud_frames(pcm: bytes) -> list[int]:
+    """Return the indexes of the 10 ms frames loud enough to be speech.
+
+    The threshold is the local server's (RMS 500 on the int16 scale), so these
+    are the frames where the server, like Deepgram, hears speech.
+    """
+    frame = SAMPLE_RATE // 100
+    samples = array("h", pcm)
+    if sys.byteorder == "big":
+        samples.byteswap()
+    loud = []
+    for index in range(len(samples) // frame):
+        chunk = samples[index * frame : (index + 1) * frame]
+        if math.sqrt(math.sumprod(chunk, chunk) / frame) >= SPEECH_THRESHOLD:
+            loud.append(index)
+    return loud
 
 
 def _samples(seconds: float) -> int:
@@ -85,25 +115,14 @@ def build(seconds: float, index: int) -> tuple[str, bytes, float]:
 
 
 def last_speech(pcm: bytes) -> float:
-    """Return where the last 10 ms frame loud enough to be speech ends, in seconds.
-
-    The threshold is the local server's (RMS 500 on the int16 scale), so this is
-    where the server, like Deepgram, hears the speaker stop.
-    """
-    frame = SAMPLE_RATE // 100
-    samples = array("h", pcm)
-    if sys.byteorder == "big":
-        samples.byteswap()
-    end = 0
-    for index in range(len(samples) // frame):
-        chunk = samples[index * frame : (index + 1) * frame]
-        if math.sqrt(math.sumprod(chunk, chunk) / frame) >= SPEECH_THRESHOLD:
-            end = index + 1
-    return end / 100
+    """Return where the last frame of speech ends, in seconds."""
+    loud = _loud_frames(pcm)
+    return (loud[-1] + 1) / 100 if loud else 0.0
 
 
 def utterances(seconds: float, count: int, cache: Path) -> list[Utterance]:
     """Return `count` distinct utterances of `seconds`, their PCM cached under `cache`."""
+    cache = cache / f"v{AUDIO_FORMAT}"
     cache.mkdir(parents=True, exist_ok=True)
     made: list[Utterance] = []
     for index in range(count):
