@@ -96,3 +96,14 @@ def test_command_line_timing_and_scripts(tmp_path: Path) -> None:
     assert (args.finalize_delay, args.prerecorded_delay_per_second) == (0.1, 0.02)
     assert args.scripts_by_key == scripts
     assert _arguments([]).prerecorded_delay_per_second is None
+
+
+async def test_permessage_deflate_is_never_agreed(server: DeepgramTestServer) -> None:
+    # As on Deepgram: a client offering compression (the websockets library
+    # does by default) gets plain frames, so it does not spend CPU on deflate.
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(
+            server.listen_url, params=PCM, headers={"Authorization": "Token k"}, compress=15
+        )
+        assert ws.compress == 0
+        await ws.close()

@@ -1062,8 +1062,14 @@ class DeepgramTestServer:
             self.rejected.append(record)
             return err.response(request_id)
         protocols = (credential[0],) if credential is not None and credential[2] else ()
+        # Deepgram's 101 carries no Sec-WebSocket-Extensions: it never agrees to
+        # permessage-deflate, so a client that offers it still sends plain frames.
         ws = web.WebSocketResponse(
-            protocols=protocols, autoping=False, timeout=_CLOSE_TIMEOUT, max_msg_size=0
+            protocols=protocols,
+            autoping=False,
+            timeout=_CLOSE_TIMEOUT,
+            max_msg_size=0,
+            compress=False,
         )
         if not ws.can_prepare(request).ok:
             record.status = 400
