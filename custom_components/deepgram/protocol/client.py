@@ -176,6 +176,8 @@ class LiveStream:
         self._audio_ended = False
         self._input_error: Exception | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        # Set once the handshake's backlog is sent: the reader then sends itself.
+        self._open_ws: aiohttp.ClientWebSocketResponse | None = None
         self._aborted = False
         self._finish_timed_out = False
         self._closed_by_client = False
@@ -242,7 +244,11 @@ class LiveStream:
         await ws.close()
 
     async def _read_audio(self) -> None:
-        """Pull audio from the caller as it comes, even while the handshake runs."""
+        """Pull audio from the caller as it comes, even while the handshake runs.
+
+        Until the socket is open (and its backlog sent) chunks wait in a queue;
+        after that they go straight out from here, saving a task switch each.
+        """
         strip = self.options.encoding == "linear16"
         stripper = WavHeaderStripper() if strip else None
         put = self._chunks.put_nowait
@@ -252,26 +258,43 @@ class LiveStream:
                     chunk = stripper.feed(chunk)  # noqa: PLW2901
                     if stripper.done:
                         stripper = None
-                if chunk:  # An empty binary frame would end the Deepgram stream.
+                if not chunk:  # An empty binary frame would end the Deepgram stream.
+                    continue
+                if self._open_ws is None:
                     put(chunk)
+                else:
+                    await self._send_chunk(self._open_ws, chunk)
             if stripper is not None and (rest := stripper.flush()):
                 put(rest)
+        except (aiohttp.ClientError, ConnectionError):
+            LOGGER.debug("Stopped sending audio: the stream is closed")
         except Exception as err:  # noqa: BLE001 - handed to the consumer below
             self._input_error = err
         finally:
             put(None)
 
+    async def _send_chunk(self, ws: aiohttp.ClientWebSocketResponse, chunk: bytes) -> None:
+        await ws.send_bytes(chunk)
+        self.last_audio_at = self._last_sent = asyncio.get_running_loop().time()
+        self.audio_bytes += len(chunk)
+
     async def _send_audio(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        """Send queued audio in order, keep the socket alive, then end the stream."""
-        loop = asyncio.get_running_loop()
-        self._last_sent = loop.time()
+        """Send the audio queued during the handshake, keep the socket alive, end the stream."""
+        self._last_sent = asyncio.get_running_loop().time()
         keepalive = None if self.options.flux else asyncio.create_task(self._keep_alive(ws))
         try:
-            while (chunk := await self._chunks.get()) is not None:
-                await ws.send_bytes(chunk)
-                self.last_audio_at = self._last_sent = loop.time()
-                self.audio_bytes += len(chunk)
+            # The backlog, in order; once it is empty the reader sends by itself
+            # (no await between the check and the hand-over, so nothing slips between).
+            while not self._chunks.empty():
+                if (chunk := self._chunks.get_nowait()) is None:
+                    break
+                await self._send_chunk(ws, chunk)
+            else:
+                self._open_ws = ws
+                while (chunk := await self._chunks.get()) is not None:
+                    await self._send_chunk(ws, chunk)  # the WAV remainder at the end
         finally:
+            self._open_ws = None
             if keepalive is not None:
                 keepalive.cancel()
         if self._input_error is None:
