@@ -401,17 +401,28 @@ async def test_ten_minutes_of_audio(
     assert len(deepgram_server.sessions[-1].audio) == len(phrase) * repeats
 
 
+async def endless_silence() -> AsyncIterator[bytes]:
+    """A microphone that never stops sending."""
+    while True:
+        yield bytes(640)
+        await asyncio.sleep(0.01)
+
+
+def start_endless_stream(
+    hass: HomeAssistant, entity: stt.SpeechToTextEntity
+) -> asyncio.Task[stt.SpeechResult]:
+    """Start a stream that only ends when something stops it."""
+    return hass.async_create_task(
+        entity.internal_async_process_audio_stream(METADATA, endless_silence())
+    )
+
+
 async def test_cancelled_pipeline_closes_the_socket(
     hass: HomeAssistant, entity: stt.SpeechToTextEntity, deepgram_server: DeepgramTestServer
 ) -> None:
     """Cancelling the caller mid-stream closes the websocket cleanly."""
 
-    async def endless() -> AsyncIterator[bytes]:
-        while True:
-            yield bytes(640)
-            await asyncio.sleep(0.01)
-
-    task = hass.async_create_task(entity.internal_async_process_audio_stream(METADATA, endless()))
+    task = start_endless_stream(hass, entity)
     await asyncio.sleep(0.5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -432,12 +443,7 @@ async def test_unloading_mid_stream_ends_the_stream(
 ) -> None:
     """Unloading the entry stops its stream: the caller gets a result, the socket closes."""
 
-    async def endless() -> AsyncIterator[bytes]:
-        while True:
-            yield bytes(640)
-            await asyncio.sleep(0.01)
-
-    task = hass.async_create_task(entity.internal_async_process_audio_stream(METADATA, endless()))
+    task = start_endless_stream(hass, entity)
     await asyncio.sleep(0.5)
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
     result = await asyncio.wait_for(task, 5)
@@ -451,12 +457,7 @@ async def test_stopping_home_assistant_mid_stream(
 ) -> None:
     """Home Assistant stopping mid-stream leaves no socket or task behind."""
 
-    async def endless() -> AsyncIterator[bytes]:
-        while True:
-            yield bytes(640)
-            await asyncio.sleep(0.01)
-
-    task = hass.async_create_task(entity.internal_async_process_audio_stream(METADATA, endless()))
+    task = start_endless_stream(hass, entity)
     await asyncio.sleep(0.5)
     await hass.async_stop()
     if not task.done():
