@@ -514,9 +514,21 @@ class _StreamSession(ABC):
     async def _on_bad_text(self, raw: str, problem: str) -> None:
         """Answer a text frame that is no known control message."""
 
-    @abstractmethod
     async def _close_stream(self) -> None:
-        """Answer CloseStream (or a zero-length binary frame)."""
+        """Answer CloseStream (or a zero-length binary frame): flush, say goodbye, close 1000."""
+        if self._mute_after_close_stream:
+            self._muted = True
+            return
+        await self._processing_delay()
+        await self._advance(self._meter.flush())
+        if self._ws.closed:
+            return
+        await self._last_words()
+        await self._close(1000, "")
+
+    @abstractmethod
+    async def _last_words(self) -> None:
+        """Send what the protocol sends between CloseStream and the close."""
 
     async def _receive(self, loop: asyncio.AbstractEventLoop) -> WSMessage | None:
         """Return the next frame, or None when the idle timeout passed first."""
@@ -663,19 +675,11 @@ class _LiveSession(_StreamSession):
             {"type": "ConfigureSuccess", "request_id": self.record.request_id, **settings}
         )
 
-    async def _close_stream(self) -> None:
-        """Flush the last final, send Metadata, close 1000."""
-        if self._mute_after_close_stream:
-            self._muted = True
-            return
-        await self._processing_delay()
-        await self._advance(self._meter.flush())
-        if self._ws.closed:
-            return
+    async def _last_words(self) -> None:
+        """The last final, then Metadata."""
         for event in self._transcriber.close():
             await self._send(event_message(event, *self._context))
         await self._send(self._metadata())
-        await self._close(1000, "")
 
     @property
     def _context(self) -> tuple[str, ModelInfo, dict[str, str]]:
@@ -791,18 +795,10 @@ class _FluxSession(_StreamSession):
         self._turns.thresholds = params.thresholds
         await self._message("ConfigureSuccess", params.settings())
 
-    async def _close_stream(self) -> None:
-        """Send the last Update (the turn stays open), then close 1000."""
-        if self._mute_after_close_stream:
-            self._muted = True
-            return
-        await self._processing_delay()
-        await self._advance(self._meter.flush())
-        if self._ws.closed:
-            return
+    async def _last_words(self) -> None:
+        """The last Update: Flux leaves the turn open."""
         for event in self._turns.close():
             await self._turn_info(event)
-        await self._close(1000, "")
 
     async def _turn_info(self, event: TurnEvent) -> None:
         await self._message("TurnInfo", turn_info_fields(event, self._params))
