@@ -297,9 +297,8 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
             after_audio = round((asyncio.get_running_loop().time() - live.last_audio_at) * 1000)
         record = SessionRecord(
             started=started.isoformat(),
-            request_id=(
-                transcript.request_id or live.request_id or getattr(failure, "request_id", None)
-            ),
+            # The stream's id (from the upgrade or its messages), else a refusal's.
+            request_id=live.request_id or getattr(failure, "request_id", None),
             model=live.options.model,
             language=live.options.language or ",".join(live.options.language_hint),
             audio_seconds=audio_seconds,

@@ -72,10 +72,6 @@ class DeepgramConnectionClosedError(DeepgramError):
         self.reason = reason
 
 
-class DeepgramProtocolError(DeepgramError):
-    """Deepgram sent something this client cannot accept."""
-
-
 def error_for_status(
     status: int, message: str, *, detail: str | None, request_id: str | None
 ) -> DeepgramHTTPError:

@@ -6,9 +6,6 @@ from dataclasses import dataclass, fields
 
 type QueryValue = str | int | float | bool | tuple[str, ...] | None
 
-# Containerised audio carries its own format; raw PCM needs it spelled out.
-RAW_ENCODINGS = frozenset({"linear16", "linear32", "mulaw", "alaw", "opus", "speex", "g729"})
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiveOptions:
