@@ -20,6 +20,10 @@ import platform
 import statistics
 import time
 
+from custom_components.deepgram.const import (
+    END_BY_DEEPGRAM_OR_HOME_ASSISTANT,
+    END_BY_HOME_ASSISTANT,
+)
 from homeassistant.components.assist_pipeline import (
     PipelineEvent,
     PipelineEventType,
@@ -77,8 +81,9 @@ async def set_up_pipelines(hass: HomeAssistant, server: str) -> dict[bool, str]:
             raise RuntimeError(msg)
     pipelines: dict[bool, str] = {}
     for end_of_speech in (True, False):
+        ends_command = END_BY_DEEPGRAM_OR_HOME_ASSISTANT if end_of_speech else END_BY_HOME_ASSISTANT
         entry, entity = await add_deepgram(
-            hass, server, api_key=f"end-of-speech-{end_of_speech}", end_of_speech=end_of_speech
+            hass, server, api_key=f"end-of-speech-{end_of_speech}", end_of_command=ends_command
         )
         pipeline = await async_create_default_pipeline(
             hass, stt_engine_id=entity.entity_id, tts_engine_id=None, pipeline_name=entry.title

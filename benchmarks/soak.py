@@ -18,6 +18,7 @@ from pathlib import Path
 import resource
 import time
 
+from custom_components.deepgram.const import END_BY_HOME_ASSISTANT
 from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
 from tests.deepgram_server import DeepgramTestServer
@@ -138,7 +139,9 @@ async def soak(sessions: int, stall: float, minutes: float) -> None:
     async with DeepgramTestServer(api_keys=None) as server, running_home_assistant() as hass:
         _, entity = await add_deepgram(hass, server.url)
         await sessions_in_a_row(hass, entity, server, sessions)
-        _, full_stream = await add_deepgram(hass, server.url, api_key="full", end_of_speech=False)
+        _, full_stream = await add_deepgram(
+            hass, server.url, api_key="full", end_of_command=END_BY_HOME_ASSISTANT
+        )
         await stalled_stream(full_stream, server, stall)
         await long_stream(full_stream, server, minutes)
 

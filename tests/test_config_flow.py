@@ -34,7 +34,6 @@ async def test_full_flow_creates_an_entry(
     hass: HomeAssistant, deepgram_server: DeepgramTestServer
 ) -> None:
     """Key, model, then language: the entry is named after what it does."""
-    hass.config.language = "de"
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
@@ -46,9 +45,11 @@ async def test_full_flow_creates_an_entry(
     assert result["step_id"] == "language"
     schema = result["data_schema"].schema
     language_key = next(key for key in schema if key == CONF_LANGUAGE)
-    assert language_key.default() == "de"
+    # Each command in its voice assistant's language, unless the user picks one.
+    assert language_key.default() == "pipeline"
     choices = [option["value"] for option in schema[language_key].config["options"]]
-    assert {"de", "de-CH", "en", "multi", "pt-BR"} <= set(choices)
+    assert choices[:2] == ["pipeline", "multi"]
+    assert {"de", "de-CH", "en", "pt-BR"} <= set(choices[2:])
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_LANGUAGE: "de-CH"}
@@ -82,7 +83,7 @@ async def test_language_choices_follow_the_model(
         "en",
         "en-US",
     ]
-    assert language_key.default() == "en"
+    assert language_key.default() == "pipeline"
 
 
 @pytest.mark.parametrize(

@@ -5,64 +5,36 @@ from __future__ import annotations
 from array import array
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import asdict
 import time
 from typing import Any
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.deepgram import stt as deepgram_stt
 from custom_components.deepgram.const import (
-    CONF_END_OF_SPEECH,
+    CONF_END_OF_COMMAND,
     CONF_ENDPOINTING,
     CONF_MAX_UTTERANCE,
+    CONF_MODEL,
     CONF_NO_SPEECH_TIMEOUT,
+    END_BY_DEEPGRAM,
+    END_BY_DEEPGRAM_OR_HOME_ASSISTANT,
+    END_BY_HOME_ASSISTANT,
 )
 from homeassistant.components import stt
-from homeassistant.components.assist_pipeline import (
-    PipelineEvent,
-    PipelineEventType,
-    PipelineStage,
-    async_create_default_pipeline,
-    async_pipeline_from_audio_stream,
-)
-from homeassistant.components.assist_pipeline.pipeline import AudioSettings
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.components.assist_pipeline import PipelineEventType
+from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.setup import async_setup_component
 
 from . import METADATA, setup_integration
 from .deepgram_server import DeepgramTestServer
+from .pipeline import CHUNK, SKIPS_VAD_ON_REQUEST, Microphone, finite, run_pipeline
 from .speech import chunked, synthesize
 
 ENTITY_ID = "stt.deepgram_nova_3_english"
 PHRASE = "turn on the kitchen light"
-CHUNK = 640  # 20 ms of 16 kHz mono 16-bit audio
-
-
-@dataclass
-class Microphone:
-    """An audio source that keeps streaming, like a satellite waiting to be told to stop."""
-
-    chunks: list[bytes]
-    delay: float = 0.001
-    sent: int = 0
-    closed: bool = False
-
-    async def stream(self) -> AsyncIterator[bytes]:
-        """Yield the chunks, then silence for as long as anyone listens."""
-        try:
-            for chunk in self.chunks:
-                yield chunk
-                self.sent += 1
-                await asyncio.sleep(self.delay)
-            while True:
-                yield bytes(CHUNK)
-                self.sent += 1
-                await asyncio.sleep(self.delay)
-        finally:
-            self.closed = True
+FLUX = "flux-general-en"
 
 
 async def setup_entity(
@@ -161,11 +133,13 @@ async def test_endless_speech_is_cut_at_the_longest_command(
     assert deepgram_server.sessions[-1].control[-1] == "CloseStream"
 
 
-async def test_end_of_speech_off_streams_until_the_audio_ends(
+async def test_home_assistant_alone_ending_streams_until_the_audio_ends(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """With the option off, Home Assistant ends the audio and only then is it final."""
-    entity = await setup_entity(hass, mock_config_entry, **{CONF_END_OF_SPEECH: False})
+    """When only Home Assistant ends commands, the transcript is final when the audio ends."""
+    entity = await setup_entity(
+        hass, mock_config_entry, **{CONF_END_OF_COMMAND: END_BY_HOME_ASSISTANT}
+    )
     deepgram_server.utterances.extend(["turn on the light", "and the fan"])
     audio = synthesize("turn on the light", trailing_silence=1.0) + synthesize("and the fan")
 
@@ -183,29 +157,38 @@ async def test_end_of_speech_off_streams_until_the_audio_ends(
     assert bytes(session.audio) == audio
 
 
-@dataclass
-class FakeAudioProcessing:
-    """Stands in for SpeechAudioProcessing of Home Assistant 2026.5+."""
-
-    requires_external_vad: bool
-    prefers_auto_gain_enabled: bool
-    prefers_noise_reduction_enabled: bool
-
-
-@pytest.mark.parametrize("end_of_speech", [True, False])
+@pytest.mark.parametrize(
+    ("options", "requires_external_vad"),
+    [
+        # Nova: Deepgram answers first; Home Assistant's VAD and its 15 s limit stay on.
+        ({}, True),
+        ({CONF_END_OF_COMMAND: END_BY_DEEPGRAM_OR_HOME_ASSISTANT}, True),
+        ({CONF_END_OF_COMMAND: END_BY_DEEPGRAM}, False),
+        ({CONF_END_OF_COMMAND: END_BY_HOME_ASSISTANT}, True),
+        # Flux's end of turn waits through pauses that Home Assistant's VAD would cut.
+        ({CONF_MODEL: FLUX}, False),
+        (
+            {CONF_MODEL: "flux-general-en", CONF_END_OF_COMMAND: END_BY_DEEPGRAM_OR_HOME_ASSISTANT},
+            True,
+        ),
+    ],
+)
 async def test_audio_processing_tells_home_assistant_who_ends_the_command(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     deepgram_server: DeepgramTestServer,
-    monkeypatch: pytest.MonkeyPatch,
-    end_of_speech: bool,
+    options: dict[str, Any],
+    requires_external_vad: bool,
 ) -> None:
-    """No external VAD when Deepgram ends commands; raw audio preferred either way."""
-    entity = await setup_entity(hass, mock_config_entry, **{CONF_END_OF_SPEECH: end_of_speech})
-    assert entity.audio_processing is None  # type: ignore[attr-defined]
-    monkeypatch.setattr(deepgram_stt, "SpeechAudioProcessing", FakeAudioProcessing)
-    assert entity.audio_processing == FakeAudioProcessing(  # type: ignore[attr-defined]
-        requires_external_vad=not end_of_speech,
+    """Home Assistant 2026.5+ is told whether to run its VAD; raw audio preferred either way."""
+    await setup_integration(hass, mock_config_entry, **options)
+    entity = next(iter(hass.data["stt"].entities))
+    if not SKIPS_VAD_ON_REQUEST:
+        # Before 2026.5 Home Assistant has no such setting and never asks.
+        assert entity.audio_processing is None  # type: ignore[attr-defined]
+        return
+    assert entity.audio_processing == stt.SpeechAudioProcessing(  # type: ignore[attr-defined]
+        requires_external_vad=requires_external_vad,
         prefers_auto_gain_enabled=False,
         prefers_noise_reduction_enabled=False,
     )
@@ -226,7 +209,7 @@ async def test_options_change_the_request_on_the_wire(
         result["flow_id"],
         {
             "language": "en",
-            CONF_END_OF_SPEECH: True,
+            CONF_END_OF_COMMAND: END_BY_DEEPGRAM_OR_HOME_ASSISTANT,
             CONF_ENDPOINTING: 500,
             CONF_NO_SPEECH_TIMEOUT: 6,
             CONF_MAX_UTTERANCE: 20,
@@ -246,66 +229,87 @@ async def test_options_change_the_request_on_the_wire(
     assert deepgram_server.sessions[-1].param("endpointing") == "500"
 
 
-async def run_pipeline(
-    hass: HomeAssistant, audio: AsyncIterator[bytes], *, vad: bool
-) -> list[PipelineEvent]:
-    """Run the speech-to-text stage of an Assist pipeline that uses the entity."""
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "assist_pipeline", {})
-    pipeline = await async_create_default_pipeline(
-        hass, stt_engine_id=ENTITY_ID, tts_engine_id=None, pipeline_name="Deepgram"
-    )
-    assert pipeline is not None
-    events: list[PipelineEvent] = []
-    await async_pipeline_from_audio_stream(
-        hass,
-        context=Context(),
-        event_callback=events.append,
-        stt_metadata=METADATA,
-        stt_stream=audio,
-        pipeline_id=pipeline.id,
-        start_stage=PipelineStage.STT,
-        end_stage=PipelineStage.STT,
-        audio_settings=AudioSettings(is_vad_enabled=vad),
-    )
-    return events
+def expected_events(ends_command: str, *, vad: bool, requires_external_vad: bool) -> list[str]:
+    """Return the speech-to-text events the running Home Assistant emits."""
+    vad_runs = vad and (requires_external_vad or not SKIPS_VAD_ON_REQUEST)
+    if not vad_runs:
+        return ["stt-start", "stt-end"]
+    if ends_command == END_BY_HOME_ASSISTANT:
+        return ["stt-start", "stt-vad-start", "stt-vad-end", "stt-end"]
+    # Deepgram answers 300 ms into the silence, before HA's VAD (700 ms) ends it,
+    # and the entity stops reading the audio then: no stt-vad-end can follow.
+    return ["stt-start", "stt-vad-start", "stt-end"]
 
 
+@pytest.mark.parametrize("vad", [True, False])
 @pytest.mark.parametrize(
-    ("end_of_speech", "vad", "expected"),
+    ("ends_command", "requires_external_vad"),
     [
-        # Deepgram answers 300 ms into the silence, before HA's VAD (700 ms) ends it.
-        (True, True, ["stt-start", "stt-vad-start", "stt-end"]),
-        (True, False, ["stt-start", "stt-end"]),
-        (False, True, ["stt-start", "stt-vad-start", "stt-vad-end", "stt-end"]),
-        (False, False, ["stt-start", "stt-end"]),
+        (END_BY_DEEPGRAM_OR_HOME_ASSISTANT, True),
+        (END_BY_DEEPGRAM, False),
+        (END_BY_HOME_ASSISTANT, True),
     ],
 )
 async def test_pipeline_event_sequence(  # noqa: PLR0913, PLR0917 - fixtures
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     deepgram_server: DeepgramTestServer,
-    end_of_speech: bool,
+    ends_command: str,
+    requires_external_vad: bool,
     vad: bool,
-    expected: list[str],
 ) -> None:
-    """Both settings, with and without Home Assistant's VAD, end in the transcript."""
-    await setup_entity(hass, mock_config_entry, **{CONF_END_OF_SPEECH: end_of_speech})
+    """Every choice, with and without Home Assistant's VAD, ends in the transcript."""
+    await setup_entity(hass, mock_config_entry, **{CONF_END_OF_COMMAND: ends_command})
     deepgram_server.utterances.append(PHRASE)
     # Twice real time: fast, yet the 300 ms endpoint and the 700 ms VAD stay apart.
     speech = chunked(synthesize(PHRASE, trailing_silence=1.5), CHUNK)
     microphone = Microphone(speech, delay=0.01)
-    source = microphone.stream() if end_of_speech or vad else _finite(speech)
+    answers_itself = ends_command != END_BY_HOME_ASSISTANT
+    source = microphone.stream() if answers_itself or vad else finite(speech)
 
-    events = await run_pipeline(hass, source, vad=vad)
+    events = await run_pipeline(hass, ENTITY_ID, source, vad=vad)
 
     types = [str(event.type) for event in events]
+    expected = expected_events(ends_command, vad=vad, requires_external_vad=requires_external_vad)
     assert types == ["run-start", *expected, "run-end"]
     stt_end = next(event for event in events if event.type is PipelineEventType.STT_END)
     assert stt_end.data == {"stt_output": {"text": PHRASE}}
+    stt_start = next(event for event in events if event.type is PipelineEventType.STT_START)
+    if "audio_processing" in (stt_start.data or {}):  # Home Assistant 2026.8+
+        assert stt_start.data["audio_processing"] == asdict(
+            stt.SpeechAudioProcessing(  # type: ignore[attr-defined]
+                requires_external_vad=requires_external_vad,
+                prefers_auto_gain_enabled=False,
+                prefers_noise_reduction_enabled=False,
+            )
+        )
+    if answers_itself:
+        # The entity stopped reading the moment it answered.
+        assert microphone.closed
 
 
-async def _finite(chunks: list[bytes]) -> AsyncIterator[bytes]:
-    for chunk in chunks:
-        yield chunk
-        await asyncio.sleep(0.01)
+async def test_only_deepgram_bounds_a_silent_command_in_a_pipeline(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """With only Deepgram ending commands, the no-speech bound ends a silent microphone.
+
+    On Home Assistant 2026.5+ the pipeline then runs no VAD and has no limit of its
+    own: this bound is all there is.
+    """
+    await setup_entity(
+        hass,
+        mock_config_entry,
+        **{CONF_END_OF_COMMAND: END_BY_DEEPGRAM, CONF_NO_SPEECH_TIMEOUT: 0.5},
+    )
+    microphone = Microphone([], delay=0.02)
+    started = time.monotonic()
+
+    events = await run_pipeline(hass, ENTITY_ID, microphone.stream(), vad=True)
+
+    assert 0.5 <= time.monotonic() - started < 2.0
+    assert microphone.closed
+    types = [str(event.type) for event in events]
+    assert "stt-vad-start" not in types or not SKIPS_VAD_ON_REQUEST
+    assert types[-2:] == ["error", "run-end"]
+    assert events[-2].data is not None
+    assert events[-2].data["code"] == "stt-no-text-recognized"

@@ -49,7 +49,7 @@ async def entity(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> stt.SpeechToTextEntity:
     """Set up the entry (end of speech off: the input decides when audio ends)."""
-    await setup_integration(hass, mock_config_entry, end_of_speech=False)
+    await setup_integration(hass, mock_config_entry, end_of_command="home_assistant")
     found = stt.async_get_speech_to_text_entity(hass, "stt.deepgram_nova_3_english")
     assert found is not None
     return found

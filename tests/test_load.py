@@ -62,7 +62,7 @@ async def test_fifty_concurrent_streams_never_cross(
             domain=DOMAIN,
             title=f"Deepgram {index}",
             data={CONF_API_KEY: key, CONF_SERVER: deepgram_server.url},
-            options={CONF_MODEL: "nova-3", CONF_LANGUAGE: "en", "end_of_speech": False},
+            options={CONF_MODEL: "nova-3", CONF_LANGUAGE: "en", "end_of_command": "home_assistant"},
         )
         await setup_integration(hass, entry)
         entity_id = registry.async_get_entity_id("stt", DOMAIN, entry.entry_id)

@@ -20,7 +20,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.deepgram import stt as deepgram_stt
-from custom_components.deepgram.const import CONF_END_OF_SPEECH
+from custom_components.deepgram.const import CONF_END_OF_COMMAND, END_BY_HOME_ASSISTANT
 from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
 
@@ -143,7 +143,10 @@ async def test_partials_then_one_final_through_the_newest_base_class(
 ) -> None:
     """2026.11's progress entry point yields partials, then exactly one final, last."""
     entity = await make_entity(
-        hass, mock_config_entry, contract_entity_class, **{CONF_END_OF_SPEECH: False}
+        hass,
+        mock_config_entry,
+        contract_entity_class,
+        **{CONF_END_OF_COMMAND: END_BY_HOME_ASSISTANT},
     )
     deepgram_server.utterances.extend(["turn on the light", "and the fan"])
     results = [
@@ -170,7 +173,10 @@ async def test_early_close_of_the_newest_generator_closes_the_websocket(
 ) -> None:
     """Closing 2026.11's generator after a partial closes the Deepgram stream cleanly."""
     entity = await make_entity(
-        hass, mock_config_entry, contract_entity_class, **{CONF_END_OF_SPEECH: False}
+        hass,
+        mock_config_entry,
+        contract_entity_class,
+        **{CONF_END_OF_COMMAND: END_BY_HOME_ASSISTANT},
     )
     deepgram_server.utterances.append("turn on the light")
 

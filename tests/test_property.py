@@ -142,7 +142,7 @@ async def test_one_result_made_of_the_finals(  # noqa: PLR0913, PLR0917 - fixtur
     """Exactly one final result; its text is the finals received, joined in order."""
     player, url = replay
     if mock_config_entry.entry_id not in hass.config_entries.async_entry_ids():
-        await setup_integration(hass, mock_config_entry, end_of_speech=False)
+        await setup_integration(hass, mock_config_entry, end_of_command="home_assistant")
         mock_config_entry.runtime_data.client.server = url
         assert mock_config_entry.data[CONF_SERVER] == deepgram_server.url
     entity = stt.async_get_speech_to_text_entity(hass, "stt.deepgram_nova_3_english")

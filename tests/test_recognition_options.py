@@ -72,8 +72,9 @@ async def transcribe_with(  # noqa: PLR0913 - a test home, its server and the se
             [("model", "nova-2"), ("keywords", "Küchenpendel:2"), ("keywords", "Hue:2")],
             ["keyterm"],
         ),
-        ({"end_of_speech": False}, [], ["utterance_end_ms", "interim_results"]),
-        ({"end_of_speech": True}, [("utterance_end_ms", "1000"), ("interim_results", "true")], []),
+        ({"end_of_command": "home_assistant"}, [], ["utterance_end_ms", "interim_results"]),
+        ({}, [("utterance_end_ms", "1000"), ("interim_results", "true")], []),
+        ({"end_of_command": "deepgram"}, [("utterance_end_ms", "1000")], []),
     ],
 )
 async def test_each_setting_reaches_the_wire(  # noqa: PLR0913, PLR0917 - fixtures
@@ -150,6 +151,9 @@ async def test_options_flow_follows_the_model(
     fields = {str(key) for key in result["data_schema"].schema}
     assert {"eot_threshold", "eot_timeout_ms", "numerals", "home_keyterms"} <= fields
     assert not {"endpointing", "punctuate", "smart_format"} & fields
+    # Flux alone ends its turns unless told otherwise.
+    end_of_command = next(key for key in result["data_schema"].schema if key == "end_of_command")
+    assert end_of_command.default() == "deepgram"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
@@ -158,7 +162,7 @@ async def test_options_flow_follows_the_model(
             "profanity_filter": False,
             "strip_punctuation": True,
             "home_keyterms": True,
-            "end_of_speech": True,
+            "end_of_command": "deepgram",
             "eot_threshold": 0.8,
             "eot_timeout_ms": 3000,
             "no_speech_timeout": 8,

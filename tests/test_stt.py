@@ -58,7 +58,7 @@ async def entity(
     return found
 
 
-FULL_STREAM = pytest.mark.parametrize("options", [{"end_of_speech": False}])
+FULL_STREAM = pytest.mark.parametrize("options", [{"end_of_command": "home_assistant"}])
 
 
 async def test_entity_and_device(
@@ -80,7 +80,8 @@ async def test_entity_and_device(
         "Deepgram Nova-3 (English)",
     )
     assert device.entry_type is dr.DeviceEntryType.SERVICE
-    assert {"en", "en-IN", "de", "pt-BR", "multi"} <= set(entity.supported_languages)
+    # A fixed-English entry offers English and its regional variants only.
+    assert entity.supported_languages == ["en", "en-US", "en-AU", "en-GB", "en-IN", "en-NZ"]
     assert entity.supported_sample_rates == list(stt.AudioSampleRates)
     assert entity.supported_formats == [stt.AudioFormats.WAV, stt.AudioFormats.OGG]
     assert entity.supported_codecs == [stt.AudioCodecs.PCM, stt.AudioCodecs.OPUS]

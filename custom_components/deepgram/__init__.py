@@ -11,7 +11,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .const import CONF_SERVER, DOMAIN, LOGGER
+from .const import (
+    CONF_END_OF_COMMAND,
+    CONF_END_OF_SPEECH,
+    CONF_SERVER,
+    DOMAIN,
+    END_BY_HOME_ASSISTANT,
+    LOGGER,
+)
 from .health import ServiceHealth
 from .keyterms import HomeKeyterms
 from .protocol import (
@@ -91,6 +98,28 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
         health=ServiceHealth(hass, entry.entry_id, entry.title),
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> bool:
+    """Bring an entry from an older version of the integration up to date.
+
+    1.1 → 1.2: the end-of-speech switch becomes "who ends a command". Switched
+    off, Home Assistant's voice detection alone ended commands, and still does;
+    switched on (the old default), the model's default now applies, which for
+    Nova keeps Home Assistant's detection as a bounded fallback. The language
+    is kept as it was, so a fixed-language entry stays fixed; entity ids do not
+    change (the entity's unique id is the entry id).
+    """
+    if entry.version > 1:
+        # A newer version of the integration wrote this entry; do not guess.
+        return False
+    if entry.minor_version < 2:  # noqa: PLR2004 - the minor version being migrated
+        options = dict(entry.options)
+        if options.pop(CONF_END_OF_SPEECH, True) is False:
+            options[CONF_END_OF_COMMAND] = END_BY_HOME_ASSISTANT
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
+        LOGGER.debug("Migrated %s to version 1.2", entry.title)
     return True
 
 

@@ -38,7 +38,7 @@ from homeassistant.helpers.selector import (
 from .const import (
     CONF_ADVANCED,
     CONF_CUSTOM_KEYTERMS,
-    CONF_END_OF_SPEECH,
+    CONF_END_OF_COMMAND,
     CONF_ENDPOINTING,
     CONF_EOT_THRESHOLD,
     CONF_EOT_TIMEOUT_MS,
@@ -56,6 +56,7 @@ from .const import (
     CONF_SMART_FORMAT,
     CONF_STRIP_PUNCTUATION,
     DOMAIN,
+    END_OF_COMMAND_CHOICES,
     EU_SERVER,
     LANGUAGE_FOLLOW_PIPELINE,
     LOGGER,
@@ -63,13 +64,14 @@ from .const import (
 from .protocol import (
     DEFAULT_MODEL,
     DEFAULT_SERVER,
+    MULTILINGUAL,
     SPEECH_MODELS,
     DeepgramAuthenticationError,
     DeepgramClient,
     DeepgramError,
     normalize_server,
 )
-from .protocol.models import closest_language, language_name
+from .protocol.models import language_name
 from .settings import StreamSettings
 
 API_KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -101,6 +103,13 @@ STEP_REAUTH_SCHEMA = vol.Schema({vol.Required(CONF_API_KEY): API_KEY_SELECTOR})
 STEP_RECONFIGURE_SCHEMA = vol.Schema(
     {vol.Required(CONF_API_KEY): API_KEY_SELECTOR, vol.Required(CONF_SERVER): SERVER_SELECTOR}
 )
+END_OF_COMMAND_SELECTOR = SelectSelector(
+    SelectSelectorConfig(
+        options=list(END_OF_COMMAND_CHOICES),
+        mode=SelectSelectorMode.LIST,
+        translation_key="end_of_command",
+    )
+)
 OPTIONS_MODEL_SCHEMA = vol.Schema({vol.Required(CONF_MODEL): MODEL_SELECTOR})
 
 
@@ -119,31 +128,35 @@ def entry_title(model: str, language: str) -> str:
     return f"Deepgram {SPEECH_MODELS[model].label} ({language_name(language)})"
 
 
-def language_selector(model: str, *, follow_pipeline: bool) -> SelectSelector:
-    """Offer the model's languages by name, optionally with the voice assistant's."""
+def language_selector(model: str) -> SelectSelector:
+    """Offer the voice assistant's language, multilingual, then the model's languages."""
+    languages = SPEECH_MODELS[model].languages
     choices = sorted(
         (
             SelectOptionDict(value=code, label=language_name(code))
-            for code in SPEECH_MODELS[model].languages
+            for code in languages
+            if code != MULTILINGUAL
         ),
         key=lambda choice: choice["label"],
     )
-    if follow_pipeline:
-        # The label is translated by the frontend from the selector's key.
-        choices.insert(0, SelectOptionDict(value=LANGUAGE_FOLLOW_PIPELINE, label="pipeline"))
+    # These labels are translated by the frontend from the selector's key.
+    first = [SelectOptionDict(value=LANGUAGE_FOLLOW_PIPELINE, label="pipeline")]
+    if MULTILINGUAL in languages:
+        first.append(SelectOptionDict(value=MULTILINGUAL, label="multi"))
     return SelectSelector(
         SelectSelectorConfig(
-            options=choices, mode=SelectSelectorMode.DROPDOWN, translation_key="language"
+            options=[*first, *choices],
+            mode=SelectSelectorMode.DROPDOWN,
+            translation_key="language",
         )
     )
 
 
-def default_language(hass: HomeAssistant, model: str, current: str | None = None) -> str:
-    """Keep the current language if the model has it, else follow Home Assistant's."""
-    languages = SPEECH_MODELS[model].languages
-    if current == LANGUAGE_FOLLOW_PIPELINE or current in languages:
+def default_language(model: str, current: str | None = None) -> str:
+    """Keep the current language if the model has it, else follow the voice assistant."""
+    if current is not None and current in SPEECH_MODELS[model].languages:
         return current
-    return closest_language(hass.config.language, model) or languages[0]
+    return LANGUAGE_FOLLOW_PIPELINE
 
 
 def entry_unique_id(data: Mapping[str, Any], model: str, language: str) -> str:
@@ -185,6 +198,8 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up Deepgram from the UI."""
 
     VERSION = 1
+    # 1.2: "who ends a command" replaces the end-of-speech switch (see __init__.py).
+    MINOR_VERSION = 2
 
     @staticmethod
     @callback
@@ -231,8 +246,8 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
         schema = vol.Schema(
             {
                 vol.Required(
-                    CONF_LANGUAGE, default=default_language(self.hass, self._model)
-                ): language_selector(self._model, follow_pipeline=True)
+                    CONF_LANGUAGE, default=default_language(self._model)
+                ): language_selector(self._model)
             }
         )
         return self.async_show_form(
@@ -340,9 +355,13 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
                 self.hass.config_entries.async_update_entry(entry, **updates)
                 return self.async_create_entry(data=options)
         schema = self._recognition_schema(current)
+        suggested = dict(user_input or entry.options)
+        if user_input is None and self._model != current.model:
+            # Who ends a command defaults by model: show the new model's default.
+            suggested.pop(CONF_END_OF_COMMAND, None)
         return self.async_show_form(
             step_id="recognition",
-            data_schema=self.add_suggested_values_to_schema(schema, user_input or entry.options),
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
             description_placeholders={"model": SPEECH_MODELS[self._model].label},
         )
@@ -357,11 +376,12 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
     def _recognition_schema(self, current: StreamSettings) -> vol.Schema:
         """Build the form for the chosen model: Flux and Nova take different settings."""
         defaults = StreamSettings()
+        model_defaults = StreamSettings(model=self._model)
         model = SPEECH_MODELS[self._model]
         fields: dict[Any, Any] = {
             vol.Required(
-                CONF_LANGUAGE, default=default_language(self.hass, self._model, current.language)
-            ): language_selector(self._model, follow_pipeline=True),
+                CONF_LANGUAGE, default=default_language(self._model, current.language)
+            ): language_selector(self._model),
         }
         flags = [CONF_NUMERALS, CONF_PROFANITY_FILTER, CONF_STRIP_PUNCTUATION]
         if not model.flux:
@@ -372,7 +392,9 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
         fields[vol.Optional(CONF_CUSTOM_KEYTERMS, default=[])] = TextSelector(
             TextSelectorConfig(multiple=True)
         )
-        fields[vol.Required(CONF_END_OF_SPEECH, default=defaults.end_of_speech)] = BooleanSelector()
+        fields[vol.Required(CONF_END_OF_COMMAND, default=model_defaults.ends_command)] = (
+            END_OF_COMMAND_SELECTOR
+        )
         if model.flux:
             fields[vol.Required(CONF_EOT_THRESHOLD, default=defaults.eot_threshold)] = _number(
                 0.5, 0.9, 0.05

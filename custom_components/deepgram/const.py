@@ -27,15 +27,29 @@ CONF_HOME_KEYTERMS: Final = "home_keyterms"
 CONF_CUSTOM_KEYTERMS: Final = "custom_keyterms"
 CONF_EOT_THRESHOLD: Final = "eot_threshold"
 CONF_EOT_TIMEOUT_MS: Final = "eot_timeout_ms"
+CONF_END_OF_COMMAND: Final = "end_of_command"
+# Stored by entries before version 1.2; migrated to CONF_END_OF_COMMAND.
 CONF_END_OF_SPEECH: Final = "end_of_speech"
 CONF_ENDPOINTING: Final = "endpointing"
 CONF_NO_SPEECH_TIMEOUT: Final = "no_speech_timeout"
 CONF_MAX_UTTERANCE: Final = "max_utterance"
 
-DEFAULT_LANGUAGE: Final = "en"
-# The language option's value for "the voice assistant's language".
+# The language option's value for "the voice assistant's language", the default.
 LANGUAGE_FOLLOW_PIPELINE: Final = "pipeline"
-DEFAULT_END_OF_SPEECH: Final = True
+# Who ends a voice command (the end_of_command option).
+# Deepgram answers at its end of speech; Home Assistant's voice detection (and its
+# 15 s limit) stays on as a fallback. The default for Nova.
+END_BY_DEEPGRAM_OR_HOME_ASSISTANT: Final = "deepgram_or_home_assistant"
+# Only Deepgram: Home Assistant 2026.5+ then runs no voice detection and no limit of
+# its own. The default for Flux, whose end of turn waits through mid-sentence pauses.
+END_BY_DEEPGRAM: Final = "deepgram"
+# Only Home Assistant's voice detection (or the satellite) ends the audio.
+END_BY_HOME_ASSISTANT: Final = "home_assistant"
+END_OF_COMMAND_CHOICES: Final = (
+    END_BY_DEEPGRAM_OR_HOME_ASSISTANT,
+    END_BY_DEEPGRAM,
+    END_BY_HOME_ASSISTANT,
+)
 # Deepgram's own default (10 ms) ends an utterance at every breath.
 DEFAULT_ENDPOINTING_MS: Final = 300
 DEFAULT_NO_SPEECH_TIMEOUT: Final = 8.0

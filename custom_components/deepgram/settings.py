@@ -7,13 +7,15 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .const import (
-    DEFAULT_END_OF_SPEECH,
     DEFAULT_ENDPOINTING_MS,
     DEFAULT_EOT_THRESHOLD,
     DEFAULT_EOT_TIMEOUT_MS,
-    DEFAULT_LANGUAGE,
     DEFAULT_MAX_UTTERANCE,
     DEFAULT_NO_SPEECH_TIMEOUT,
+    END_BY_DEEPGRAM,
+    END_BY_DEEPGRAM_OR_HOME_ASSISTANT,
+    END_BY_HOME_ASSISTANT,
+    LANGUAGE_FOLLOW_PIPELINE,
 )
 from .protocol import DEFAULT_MODEL, SPEECH_MODELS, SpeechModel
 
@@ -23,8 +25,8 @@ class StreamSettings:
     """Recognition settings; each field is the option of the same name."""
 
     model: str = DEFAULT_MODEL
-    # A Deepgram language code, or "pipeline" for the voice assistant's language.
-    language: str = DEFAULT_LANGUAGE
+    # "pipeline" for the voice assistant's language, "multi", or one language code.
+    language: str = LANGUAGE_FOLLOW_PIPELINE
     punctuate: bool = True
     smart_format: bool = False
     numerals: bool = False
@@ -34,9 +36,8 @@ class StreamSettings:
     strip_punctuation: bool = True
     home_keyterms: bool = True
     custom_keyterms: tuple[str, ...] = ()
-    # Return as soon as Deepgram marks the end of speech, instead of waiting
-    # for Home Assistant's voice activity detector to end the audio.
-    end_of_speech: bool = DEFAULT_END_OF_SPEECH
+    # Who ends a command (END_BY_*); unset means the model's default.
+    end_of_command: str = ""
     endpointing: int = DEFAULT_ENDPOINTING_MS
     no_speech_timeout: float = DEFAULT_NO_SPEECH_TIMEOUT
     max_utterance: float = DEFAULT_MAX_UTTERANCE
@@ -63,3 +64,26 @@ class StreamSettings:
     def speech_model(self) -> SpeechModel:
         """Return the configured model's description."""
         return SPEECH_MODELS[self.model]
+
+    @property
+    def ends_command(self) -> str:
+        """Return who ends a command: the option, else the model's default.
+
+        Nova's end of speech is acoustic, like Home Assistant's voice detection
+        but sooner, so that detection can stay on as a bounded fallback. Flux's
+        end of turn is semantic: it waits through a pause in mid-sentence that
+        Home Assistant's detection would cut, so Flux alone decides by default.
+        """
+        if self.end_of_command:
+            return self.end_of_command
+        return END_BY_DEEPGRAM if self.speech_model.flux else END_BY_DEEPGRAM_OR_HOME_ASSISTANT
+
+    @property
+    def answers_at_end_of_speech(self) -> bool:
+        """Whether the transcript returns at Deepgram's end of speech, mid-stream."""
+        return self.ends_command != END_BY_HOME_ASSISTANT
+
+    @property
+    def requires_external_vad(self) -> bool:
+        """Whether Home Assistant 2026.5+ should run its voice detection on the audio."""
+        return self.ends_command != END_BY_DEEPGRAM

@@ -40,7 +40,7 @@ from .protocol import (
     LiveStream,
     TranscriptBuilder,
 )
-from .protocol.models import closest_language
+from .protocol.models import closest_language, languages_heard
 from .settings import StreamSettings
 
 # Streams are independent; Deepgram limits concurrency per project, not here.
@@ -117,8 +117,8 @@ def live_options(
         smart_format=settings.smart_format,
         filler_words=settings.filler_words or None,
         endpointing=settings.endpointing,
-        interim_results=True if interim_results or settings.end_of_speech else None,
-        utterance_end_ms=UTTERANCE_END_MS if settings.end_of_speech else None,
+        interim_results=True if interim_results or settings.answers_at_end_of_speech else None,
+        utterance_end_ms=UTTERANCE_END_MS if settings.answers_at_end_of_speech else None,
         **options,
     )
 
@@ -161,8 +161,8 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
 
     @property
     def supported_languages(self) -> list[str]:
-        """Return every language code the configured model accepts."""
-        return list(self._model.languages)
+        """Return the languages this entry recognises, so HA offers no other."""
+        return list(languages_heard(self._model.name, self._settings.language))
 
     @property
     def supported_formats(self) -> list[AudioFormats]:
@@ -199,7 +199,7 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         if SpeechAudioProcessing is None:
             return None
         return SpeechAudioProcessing(
-            requires_external_vad=not self._settings.end_of_speech,
+            requires_external_vad=self._settings.requires_external_vad,
             # Deepgram is trained on untouched audio; gain and noise filters hurt it.
             prefers_auto_gain_enabled=False,
             prefers_noise_reduction_enabled=False,
@@ -233,10 +233,11 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         live = data.client.open_stream(audio_chunks(stream), options)
         transcript = TranscriptBuilder()
         started = dt_util.utcnow()
-        # With end of speech on, nothing else bounds the audio (Home Assistant
-        # 2026.5+ runs no VAD then), so these timers end it if Deepgram cannot.
+        # When Deepgram alone ends commands, nothing else bounds the audio (Home
+        # Assistant 2026.5+ runs no VAD then), so these timers end it if Deepgram
+        # cannot; beside Home Assistant's VAD they cost nothing.
         bound: asyncio.TimerHandle | None = None
-        if settings.end_of_speech:
+        if settings.answers_at_end_of_speech:
             bound = _end_audio_after(settings.no_speech_timeout, live, "no speech")
         speech_seen = False
         failure: Exception | None = None

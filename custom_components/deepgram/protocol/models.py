@@ -34,6 +34,7 @@ _NOVA_2_LANGUAGES = (
 
 
 # Languages Flux takes as `language_hint`; `multi` leaves detection to Flux.
+# Nova-3's code-switching (`multi`) covers the same ten.
 _FLUX_HINTS = ("en", "es", "fr", "de", "hi", "ru", "pt", "ja", "it", "nl")
 
 
@@ -47,12 +48,20 @@ class SpeechModel:
     supports_keyterms: bool
     # Flux models detect turns themselves and live on /v2/listen.
     flux: bool = False
+    # The base languages `multi` recognises; empty means all of `languages`.
+    multilingual: tuple[str, ...] = ()
 
 
 SPEECH_MODELS: dict[str, SpeechModel] = {
     model.name: model
     for model in (
-        SpeechModel("nova-3", "Nova-3", _NOVA_3_LANGUAGES, supports_keyterms=True),
+        SpeechModel(
+            "nova-3",
+            "Nova-3",
+            _NOVA_3_LANGUAGES,
+            supports_keyterms=True,
+            multilingual=_FLUX_HINTS,
+        ),
         SpeechModel(
             "flux-general-en",
             "Flux",
@@ -73,7 +82,13 @@ SPEECH_MODELS: dict[str, SpeechModel] = {
             (*_ENGLISH_ONLY, MULTILINGUAL),
             supports_keyterms=True,
         ),
-        SpeechModel("nova-2", "Nova-2", _NOVA_2_LANGUAGES, supports_keyterms=False),
+        SpeechModel(
+            "nova-2",
+            "Nova-2",
+            _NOVA_2_LANGUAGES,
+            supports_keyterms=False,
+            multilingual=("en", "es"),
+        ),
         *(
             SpeechModel(f"nova-2-{use}", f"Nova-2 {label}", _ENGLISH_ONLY, supports_keyterms=False)
             for use, label in (
@@ -141,3 +156,24 @@ def closest_language(language: str, model: str) -> str | None:
     base = language.partition("-")[0]
     lowered = {code.lower(): code for code in languages}
     return lowered.get(language.lower()) or lowered.get(base.lower())
+
+
+def languages_heard(model: str, language: str) -> tuple[str, ...]:
+    """Return the language tags an entry with this language setting can recognise.
+
+    One fixed language covers itself and, for a bare language, its regional
+    variants ("en" also covers "en-GB"); multilingual covers what the model's
+    `multi` recognises; following the voice assistant covers every language the
+    model has. `multi` itself is no language tag, so it is never listed.
+    """
+    speech_model = SPEECH_MODELS[model]
+    tags = tuple(code for code in speech_model.languages if code != MULTILINGUAL)
+    if language == MULTILINGUAL and speech_model.multilingual:
+        return tuple(code for code in tags if code.partition("-")[0] in speech_model.multilingual)
+    if language in tags:
+        return tuple(
+            code
+            for code in tags
+            if code == language or ("-" not in language and code.startswith(f"{language}-"))
+        )
+    return tags
