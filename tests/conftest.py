@@ -9,6 +9,8 @@ import traceback
 import aiohttp
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.deepgram.const import (
     CONF_LANGUAGE,
@@ -42,6 +44,16 @@ def api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> Generator[None]:
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generator[None]:
     """Let Home Assistant load the integration from custom_components/."""
     return
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Keep snapshots in tests/snapshots with Home Assistant's serializer.
+
+    The test plugin's own override of syrupy's fixture is not picked up under
+    pytest 9 (newest Home Assistant), where syrupy's default folder would win.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture
