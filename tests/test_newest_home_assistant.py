@@ -127,8 +127,9 @@ async def test_final_result_through_the_newest_base_class(
     assert result == newest.models.SpeechResult(
         "turn on the light", newest.const.SpeechResultState.SUCCESS
     )
+    # A Nova entry answers at Deepgram's end of speech yet keeps HA's VAD as fallback.
     assert entity.audio_processing == newest.models.SpeechAudioProcessing(
-        requires_external_vad=False,
+        requires_external_vad=True,
         prefers_auto_gain_enabled=False,
         prefers_noise_reduction_enabled=False,
     )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-import importlib.util
 import os
+import subprocess
 
 import pytest
 import pytest_socket
 
-from .harness import HomeAssistant, LocalDeepgram, running
+from .harness import HASS_PYTHON, HomeAssistant, LocalDeepgram, running
 
 API_KEY = "e2e-deepgram-key"
 WRONG_API_KEY = "not-a-deepgram-key"
@@ -28,11 +28,14 @@ def allow_sockets() -> None:
 
 def _require_frontend() -> None:
     """A real `hass` needs the frontend package; without it HA starts in recovery mode."""
-    if importlib.util.find_spec("hass_frontend") is not None:
+    found = subprocess.run(  # noqa: S603 - the configured Python, no shell
+        [HASS_PYTHON, "-c", "import hass_frontend"], capture_output=True, check=False
+    )
+    if found.returncode == 0:
         return
     reason = (
-        "the end-to-end tests need home-assistant-frontend (requirements_dev.txt): "
-        "run scripts/setup --dev"
+        f"end-to-end tests skipped: {HASS_PYTHON} has no home-assistant-frontend, which a real "
+        "hass needs; scripts/test installs it (or run scripts/setup --dev)"
     )
     if os.environ.get("CI"):
         pytest.fail(reason)

@@ -26,6 +26,10 @@ import urllib.request
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
+# The Python whose Home Assistant runs as `hass`: the tests' own unless
+# DEEPGRAM_E2E_HASS_PYTHON names another (scripts/test sets it to the newest
+# release's venv when it runs the suite on the newest Home Assistant).
+HASS_PYTHON = os.environ.get("DEEPGRAM_E2E_HASS_PYTHON") or sys.executable
 
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 20.0
@@ -227,7 +231,7 @@ class HomeAssistant:
             CONFIGURATION_YAML.format(host=HOST, port=self.port)
         )
         argv = [
-            sys.executable,
+            HASS_PYTHON,
             str(REPO / "scripts" / "hass"),
             "--config",
             str(self.config_dir),
