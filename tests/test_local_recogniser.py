@@ -227,10 +227,8 @@ def test_names_in_a_home_assistant_configuration(tmp_path: Path) -> None:
 
 def test_audio_is_made_mono_at_16_khz() -> None:
     """Stereo keeps its first channel; 8 kHz doubles its samples."""
-    stereo = b"".join(
-        left.to_bytes(2, "little", signed=True) + b"\x00\x10" for left in (100, -100)
+    stereo = b"".join(left.to_bytes(2, "little", signed=True) + b"\x00\x10" for left in (100, -100))
+    assert mono_16k(stereo, 16000, 2) == (100).to_bytes(2, "little", signed=True) + (-100).to_bytes(
+        2, "little", signed=True
     )
-    assert mono_16k(stereo, 16000, 2) == (100).to_bytes(2, "little", signed=True) + (
-        -100
-    ).to_bytes(2, "little", signed=True)
     assert len(mono_16k(bytes(1600), 8000, 1)) == 3200

@@ -36,7 +36,7 @@ _STORAGE_FILES = ("core.area_registry", "core.floor_registry", "core.entity_regi
 COMMANDS = (
     "(turn | switch) (on | off) [the] <name> [in [the] <name>]",
     "(turn | switch) [the] <name> (on | off)",
-    "(turn | switch) (on | off) [all] [the] lights [in [the] <name>]",
+    "(turn | switch) (on | off) [all] [the] [<name>] lights [in [the] <name>]",
     "(open | close | lock | unlock) [the] <name>",
     "set [the] <name> [brightness] to <number> percent",
     "set [the] <name> to <number> degrees",
