@@ -74,7 +74,7 @@ async def test_a_refused_key_is_an_error(
     assert "401" in out.getvalue()
 
 
-async def test_local_runs_its_own_server_that_describes_the_audio(
+async def test_local_runs_its_own_server_that_hears_the_command(
     socket_enabled: None, speech_wav: Path
 ) -> None:
     args = transcribe.parser().parse_args(
@@ -84,8 +84,8 @@ async def test_local_runs_its_own_server_that_describes_the_audio(
 
     assert await transcribe.run(args, out) == transcribe.EXIT_OK
 
-    assert "Transcript: local test server: " in out.getvalue()
-    assert "s of audio, 16000 Hz mono" in out.getvalue()
+    # The recogniser may drop the plural's "s": the demo home names "Kitchen Light".
+    assert "Transcript: turn on the kitchen light" in out.getvalue()
     assert "interim" not in out.getvalue()
 
 

@@ -45,6 +45,8 @@ API_KEY_VARIABLE = "DEEPGRAM_API_KEY"
 DEEPGRAM_CLOUD_HOSTS = frozenset({"api.deepgram.com", "api.eu.deepgram.com"})
 LOCAL_API_KEY = "local"  # The local server accepts any non-empty key.
 SAMPLE_WIDTH = 2
+# The development instance's configuration, whose names --local expects to hear.
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -274,17 +276,28 @@ def api_key_for(server: str, environ: dict[str, str] | os._Environ[str]) -> str:
     return LOCAL_API_KEY
 
 
+async def start_local_server(stack: AsyncExitStack) -> str:
+    """Start the local server, recognising speech over the names in config/; return its URL."""
+    from tests.deepgram_server import DeepgramTestServer  # noqa: PLC0415
+    from tests.deepgram_server.grammar import DEMO_NAMES, names_in_config  # noqa: PLC0415
+    from tests.deepgram_server.recogniser import SpeechRecogniser  # noqa: PLC0415
+
+    recogniser = SpeechRecogniser()
+    stack.callback(recogniser.close)
+    server = await stack.enter_async_context(DeepgramTestServer(recogniser=recogniser))
+    names = names_in_config(CONFIG_DIR) or DEMO_NAMES
+    server.home_names = lambda: names
+    return server.url
+
+
 async def run(args: argparse.Namespace, out: TextIO) -> int:
     """Load the audio, start the local server if asked, and stream."""
     audio = spoken(args.say, args.sample_rate) if args.say else read_wav(args.wav)
     async with AsyncExitStack() as stack:
         if args.local:
-            from tests.deepgram_server import DeepgramTestServer  # noqa: PLC0415
-
-            server = await stack.enter_async_context(DeepgramTestServer())
-            url = server.url
+            url = await start_local_server(stack)
             print(
-                f"Local Deepgram-compatible server on {url}: transcripts describe the audio",
+                f"Local Deepgram-compatible server on {url}: it recognises Assist's commands",
                 file=out,
             )
         else:

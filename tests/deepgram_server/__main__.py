@@ -10,6 +10,8 @@ import logging
 from pathlib import Path
 import sys
 
+from .grammar import DEMO_NAMES, names_in_config
+from .recogniser import SpeechRecogniser
 from .server import DEFAULT_PROJECT_ID, HOST, DeepgramTestServer
 
 
@@ -78,11 +80,25 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="FILE",
         help="JSON object {api key: transcript}: each request with that key gets that transcript",
     )
+    parser.add_argument(
+        "--recognise",
+        action="store_true",
+        help="hear the speech of /v1/listen streams offline (PocketSphinx): Assist's "
+        "commands over the request's key terms, else the names in --config",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="DIR",
+        help="Home Assistant configuration directory whose area and entity names "
+        "--recognise expects when a request sends no key terms",
+    )
     parser.add_argument("--verbose", action="store_true", help="log at debug level")
     return parser.parse_args(argv)
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    recogniser = SpeechRecogniser() if args.recognise else None
     server = DeepgramTestServer(
         args.api_keys,
         project_id=args.project_id,
@@ -91,7 +107,11 @@ async def _serve(args: argparse.Namespace) -> None:
         flux_idle_timeout=args.flux_idle_timeout,
         host=args.host,
         port=args.port,
+        recogniser=recogniser,
     )
+    if args.config is not None:
+        config_dir: Path = args.config
+        server.home_names = lambda: names_in_config(config_dir) or DEMO_NAMES
     server.utterances.extend(args.utterance)
     server.finalize_delay = args.finalize_delay
     if args.prerecorded_delay_per_second is not None:
@@ -99,11 +119,14 @@ async def _serve(args: argparse.Namespace) -> None:
     if args.scripts_by_key is not None:
         server.scripts_by_key = json.loads(args.scripts_by_key.read_text(encoding="utf-8"))
     await server.start()
-    print(f"Local Deepgram server on {server.url} (Ctrl-C to stop)", flush=True)  # noqa: T201
+    hears = "recognising speech" if recogniser else "scripted transcripts"
+    print(f"Local Deepgram server on {server.url}, {hears} (Ctrl-C to stop)", flush=True)  # noqa: T201
     try:
         await asyncio.Event().wait()
     finally:
         await server.stop()
+        if recogniser is not None:
+            recogniser.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 import hashlib
 from http import HTTPStatus
@@ -38,6 +38,9 @@ from .flux import (
     parse_flux_query,
     turn_info_fields,
 )
+from .grammar import DEMO_NAMES, query_names
+from .hearing import FINAL_EVERY_SECONDS, Hearing
+from .recogniser import SpeechRecogniser
 from .transcriber import (
     AudioMeter,
     Event,
@@ -620,17 +623,27 @@ class _LiveSession(_StreamSession):
         params: ListenParams,
         next_script: Callable[[], str | None] | None = None,
     ) -> None:
+        recogniser = server.recogniser
         meter = AudioMeter(
             encoding=params.encoding,
             sample_rate=params.sample_rate,
             channels=params.channels,
             threshold=server.speech_threshold,
+            keep_pcm=recogniser is not None,
         )
         super().__init__(server, ws, record, meter, server.idle_timeout)
         self._params = params
         self._model = ModelInfo.of(params.model)
+        config = params.transcriber_config()
+        self._hearing: Hearing | None = None
+        if recogniser is not None:
+            config = replace(config, final_every=FINAL_EVERY_SECONDS)
+            names = query_names(record.params)
+            if "keyterm" not in record.params:  # Nova-2's keywords are single words.
+                names = tuple(dict.fromkeys((*names, *server.home_names())))
+            self._hearing = Hearing(recogniser, meter, names)
         self._transcriber = Transcriber(
-            params.transcriber_config(),
+            config,
             next_script=next_script or server.next_utterance,
             describe=self._describe,
         )
@@ -643,8 +656,7 @@ class _LiveSession(_StreamSession):
         await self._close(1011, NET0001_REASON)
 
     async def _on_frame(self, end: float, *, speech: bool) -> None:
-        for event in self._transcriber.advance(end, speech=speech):
-            await self._send(event_message(event, *self._context))
+        await self._emit(self._transcriber.advance(end, speech=speech))
 
     async def _on_bad_text(self, raw: str, problem: str) -> None:
         await self._send(schema_error(raw, problem))
@@ -652,8 +664,7 @@ class _LiveSession(_StreamSession):
     async def _on_control(self, kind: str, message: dict[str, Any]) -> None:
         if kind == "Finalize":
             await self._processing_delay()
-            for event in self._transcriber.finalize():
-                await self._send(event_message(event, *self._context))
+            await self._emit(self._transcriber.finalize())
         elif kind == "CloseStream":
             await self._close_stream()
         elif kind == "Configure":
@@ -677,9 +688,15 @@ class _LiveSession(_StreamSession):
 
     async def _last_words(self) -> None:
         """The last final, then Metadata."""
-        for event in self._transcriber.close():
-            await self._send(event_message(event, *self._context))
+        await self._emit(self._transcriber.close())
         await self._send(self._metadata())
+
+    async def _emit(self, events: list[Event]) -> None:
+        """Send the transcriber's events; a hearing stream puts the spoken words in."""
+        for event in events:
+            if self._hearing is not None and isinstance(event, Segment):
+                event = await self._hearing.hear(event)  # noqa: PLW2901 - the heard version
+            await self._send(event_message(event, *self._context))
 
     @property
     def _context(self) -> tuple[str, ModelInfo, dict[str, str]]:
@@ -842,11 +859,14 @@ class DeepgramTestServer:
         host: str = HOST,
         port: int = 0,
         speech_threshold: float = 500.0,
+        recogniser: SpeechRecogniser | None = None,
     ) -> None:
         """Accept `api_keys` (any non-empty key when None); listen on `host`:`port`.
 
         `idle_timeout` closes a v1 stream without binary or text frames (NET-0001);
         `flux_idle_timeout` a Flux stream without binary, text or ping frames.
+        With a `recogniser`, `/v1/listen` streams transcribe the speech they carry
+        (Assist's commands over the request's key terms, else `home_names()`).
         """
         self.api_keys: set[str] | None = None if api_keys is None else set(api_keys)
         self.project_id = project_id
@@ -856,6 +876,8 @@ class DeepgramTestServer:
         self.host = host
         self.port = port
         self.speech_threshold = speech_threshold
+        self.recogniser = recogniser
+        self.home_names: Callable[[], tuple[str, ...]] = lambda: DEMO_NAMES
         self.utterances: list[str] = []
         self.sessions: list[RecordedSession] = []
         self.rejected: list[RecordedSession] = []

@@ -91,9 +91,14 @@ class AudioMeter:
         sample_rate: int | None,
         channels: int,
         threshold: float = DEFAULT_SPEECH_THRESHOLD,
+        keep_pcm: bool = False,
     ) -> None:
-        """Expect audio in the given format; `threshold` is RMS on the int16 scale."""
+        """Expect audio in the given format; `threshold` is RMS on the int16 scale.
+
+        With `keep_pcm`, 16-bit PCM (raw or in WAV) is kept in `pcm` for a recogniser.
+        """
         self.encoding = encoding
+        self.pcm: bytearray | None = bytearray() if keep_pcm else None
         self.sample_rate = sample_rate or 16_000
         self.channels = channels
         self.threshold = threshold
@@ -249,6 +254,8 @@ class AudioMeter:
             return []
         data = bytes(self._buffer[:whole])
         del self._buffer[:whole]
+        if self.pcm is not None and self._width == 2:
+            self.pcm += data
         frames: list[MeterFrame] = []
         for start in range(0, whole, frame_bytes):
             chunk = data[start : start + frame_bytes]
