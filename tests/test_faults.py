@@ -32,6 +32,7 @@ from homeassistant.helpers import issue_registry as ir
 
 from . import METADATA, setup_integration
 from .deepgram_server import DeepgramTestServer
+from .deepgram_server.server import DROP_CONNECTION
 from .speech import chunked, synthesize
 
 PHRASE = "turn on the kitchen light"
@@ -481,3 +482,117 @@ async def test_stopping_home_assistant_mid_stream(
     with contextlib.suppress(asyncio.CancelledError):
         await task
     await asyncio.wait_for(deepgram_server.sessions[-1].closed.wait(), 5)
+
+
+async def speak_then_listen(audio: bytes) -> AsyncIterator[bytes]:
+    """A microphone that says `audio`, then sends silence until it is stopped."""
+    for chunk in chunked(audio, 640):
+        yield chunk
+        await asyncio.sleep(0.001)
+    while True:
+        yield bytes(640)
+        await asyncio.sleep(0.001)
+
+
+def words_end(message: dict[str, Any]) -> float | None:
+    """Return where the last word of a Results message ends (None without words)."""
+    words = message["channel"]["alternatives"][0]["words"]
+    return words[-1]["end"] if words else None
+
+
+async def test_late_utterance_end_waits_for_the_newer_words(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """An UtteranceEnd that arrives after newer interim words does not cut them off.
+
+    Real UtteranceEnds come late, pointing (`last_word_end`) at the earlier words;
+    the command goes on until the newer words are final and ended.
+    """
+    await setup_integration(hass, mock_config_entry, end_of_speech=True, endpointing=2000)
+    found = stt.async_get_speech_to_text_entity(hass, "stt.deepgram_nova_3_english")
+    assert found is not None
+    deepgram_server.utterance_end_lag = 2.0
+    deepgram_server.utterances.extend(["turn on the light", "and the fan"])
+    audio = synthesize("turn on the light", trailing_silence=1.3) + synthesize(
+        "and the fan", trailing_silence=0.0
+    )
+
+    result = await found.internal_async_process_audio_stream(METADATA, speak_then_listen(audio))
+    assert result == stt.SpeechResult(
+        "turn on the light and the fan", stt.SpeechResultState.SUCCESS
+    )
+    sent = deepgram_server.sessions[-1].sent
+    late = next(index for index, message in enumerate(sent) if message["type"] == "UtteranceEnd")
+    newer = [
+        message
+        for message in sent[:late]
+        if message["type"] == "Results"
+        and not message["is_final"]
+        and (end := words_end(message)) is not None
+        and end > sent[late]["last_word_end"]
+    ]
+    assert newer, "the UtteranceEnd came before any newer interim words"
+
+
+async def flux_entity(hass: HomeAssistant, entry: MockConfigEntry) -> stt.SpeechToTextEntity:
+    """Set the entry up with Flux (end of speech off: the input decides when audio ends)."""
+    await setup_integration(hass, entry, model="flux-general-en", end_of_speech=False)
+    found = next(iter(hass.data["stt"].entities))
+    assert isinstance(found, stt.SpeechToTextEntity)
+    return found
+
+
+def last_turn_text(server: DeepgramTestServer) -> str:
+    """Return the transcript of the last TurnInfo the server sent."""
+    turns = [message for message in server.sessions[-1].sent if message["type"] == "TurnInfo"]
+    return turns[-1]["transcript"]
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(1011, "Deepgram encountered an internal error."), (DROP_CONNECTION, "")],
+    ids=["1011", "connection lost"],
+)
+async def test_abnormal_flux_end_keeps_the_open_turn(  # noqa: PLR0913, PLR0917 - fixtures
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    deepgram_server: DeepgramTestServer,
+    caplog: pytest.LogCaptureFixture,
+    code: int,
+    reason: str,
+) -> None:
+    """A Flux stream that fails mid-turn returns the turn's latest words, as v1 keeps finals."""
+    entity = await flux_entity(hass, mock_config_entry)
+    deepgram_server.utterances.append("Turn on the kitchen light.")
+    deepgram_server.close_mid_stream = (1.4, code, reason)
+
+    result, seconds = await timed(entity, say())
+    heard = last_turn_text(deepgram_server)
+    assert heard
+    assert "Turn on the kitchen light.".startswith(heard)
+    assert result == stt.SpeechResult(heard, stt.SpeechResultState.SUCCESS)
+    assert seconds < 5
+    [line] = problems(caplog)
+    assert f"code {code}" in line
+    await next_request_works(entity, deepgram_server, close_mid_stream=None)
+
+
+async def test_flux_fatal_error_is_in_the_log_line(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    deepgram_server: DeepgramTestServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Flux's fatal Error gives its code and description in the one line it leaves."""
+    entity = await flux_entity(hass, mock_config_entry)
+    deepgram_server.utterances.append("Turn on the kitchen light.")
+    deepgram_server.flux_fatal_error = (1.4, "INTERNAL_SERVER_ERROR", "The model stopped.")
+
+    result, _ = await timed(entity, say())
+    assert result == stt.SpeechResult(
+        last_turn_text(deepgram_server), stt.SpeechResultState.SUCCESS
+    )
+    [line] = problems(caplog)
+    assert "INTERNAL_SERVER_ERROR: The model stopped." in line
+    assert "code 1011" in line
+    await next_request_works(entity, deepgram_server, flux_fatal_error=None)

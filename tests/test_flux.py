@@ -13,6 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.deepgram import stt as deepgram_stt
 from custom_components.deepgram.protocol import (
     DeepgramClient,
+    DeepgramConnectionClosedError,
     LiveOptions,
     TurnInfo,
     client as client_module,
@@ -73,6 +74,23 @@ async def test_open_turn_at_close_stream_is_kept(
     assert not any(
         message.get("event") == "EndOfTurn" for message in deepgram_server.sessions[-1].sent
     )
+
+
+async def test_flux_fatal_error_fails_the_stream_with_its_code(
+    client: DeepgramClient, deepgram_server: DeepgramTestServer
+) -> None:
+    """Flux's fatal Error, then its close: the error carries both, and the request id."""
+    deepgram_server.utterances.append(PHRASE)
+    deepgram_server.flux_fatal_error = (1.0, "INTERNAL_SERVER_ERROR", "The model stopped.")
+    with pytest.raises(DeepgramConnectionClosedError) as caught:
+        await client.transcribe(say(synthesize("turn on the kitchen light")), FLUX)
+    error = caught.value
+    assert (error.code, error.error_code, error.error_description) == (
+        1011,
+        "INTERNAL_SERVER_ERROR",
+        "The model stopped.",
+    )
+    assert error.request_id == deepgram_server.sessions[-1].request_id
 
 
 async def test_pings_keep_a_stalled_flux_stream_open(

@@ -9,13 +9,17 @@ import wave
 import pytest
 
 from custom_components.deepgram.protocol import (
+    Connected,
+    DeepgramConnectionClosedError,
     ErrorMessage,
     LiveOptions,
     Metadata,
     Results,
     SpeechStarted,
     TranscriptBuilder,
+    TurnInfo,
     UtteranceEnd,
+    Word,
     listen_url,
     normalize_server,
     parse_message,
@@ -346,3 +350,109 @@ def test_utterance_end_after_finals_ends_the_utterance() -> None:
     assert not builder.utterance_ended
     builder.add(UtteranceEnd(1.2, (0, 1)))
     assert builder.utterance_ended
+
+
+def _timed(transcript: str, start: float, end: float, *, final: bool) -> Results:
+    """A Results whose words are spread over [start, end] of the audio."""
+    tokens = transcript.split()
+    step = (end - start) / len(tokens)
+    words = tuple(
+        Word(token, start + index * step, start + (index + 1) * step, 0.9)
+        for index, token in enumerate(tokens)
+    )
+    return Results(transcript, 0.9, final, False, False, start, end - start, words, (0, 1), "r")
+
+
+def test_late_utterance_end_waits_for_newer_interim_words() -> None:
+    """An UtteranceEnd pointing at earlier words does not end newer words still interim."""
+    builder = TranscriptBuilder()
+    builder.add(_timed("turn on the light", 0.3, 1.4, final=True))
+    builder.add(_timed("and the", 3.0, 3.6, final=False))
+    builder.add(UtteranceEnd(1.4, (0, 1)))
+    assert not builder.utterance_ended
+    builder.add(_timed("and the fan", 3.0, 3.9, final=True))
+    assert not builder.utterance_ended
+    builder.add(UtteranceEnd(3.9, (0, 1)))
+    assert builder.utterance_ended
+    assert builder.text == "turn on the light and the fan"
+
+
+def test_utterance_end_covering_interim_words_ends_with_their_final() -> None:
+    """An UtteranceEnd at the end of interim words ends the utterance once they are final."""
+    builder = TranscriptBuilder()
+    builder.add(_timed("open the", 0.3, 1.0, final=True))
+    builder.add(_timed("blinds", 1.0, 1.5, final=False))
+    builder.add(UtteranceEnd(1.5, (0, 1)))
+    assert not builder.utterance_ended
+    builder.add(_timed("blinds", 1.0, 1.5, final=True))
+    assert builder.utterance_ended
+    assert builder.text == "open the blinds"
+
+
+def test_utterance_end_before_newer_final_words_is_forgotten() -> None:
+    """A held-back UtteranceEnd does not end words that went on past it."""
+    builder = TranscriptBuilder()
+    builder.add(_timed("open the", 0.3, 1.0, final=True))
+    builder.add(_timed("blinds", 1.0, 1.5, final=False))
+    builder.add(UtteranceEnd(1.5, (0, 1)))
+    builder.add(_timed("blinds in the kitchen", 1.0, 2.6, final=True))
+    assert not builder.utterance_ended
+
+
+# A TurnInfo as Flux sends it: words without times (Deepgram's docs, language prompting).
+FLUX_TURN = {
+    "type": "TurnInfo", "request_id": "ad12514a", "sequence_id": 11, "event": "EndOfTurn",
+    "turn_index": 0, "audio_window_start": 0, "audio_window_end": 1.3,
+    "transcript": "Hello, how are you?", "languages_hinted": ["en", "es"], "languages": ["en"],
+    "words": [{"word": "Hello,", "confidence": 0.96}, {"word": "how", "confidence": 0.94}],
+    "end_of_turn_confidence": 0.86, "trigger": "model",
+}  # fmt: skip
+
+
+def test_flux_words_have_no_times() -> None:
+    """Flux's words carry no start or end: they read as absent, not as zero."""
+    message = parse_message(json.dumps(FLUX_TURN))
+    assert isinstance(message, TurnInfo)
+    assert message.words[0] == Word("Hello,", None, None, 0.96)
+    assert (message.event, message.trigger, message.request_id) == (
+        "EndOfTurn",
+        "model",
+        "ad12514a",
+    )
+
+
+def test_flux_connected_and_fatal_error_are_parsed() -> None:
+    """Connected names the request; Flux's fatal Error keeps its code and description."""
+    assert parse_message(
+        '{"type":"Connected","request_id":"01a0cee8","sequence_id":0}'
+    ) == Connected("01a0cee8")
+    assert parse_message(
+        '{"type":"Error","sequence_id":7,"code":"INTERNAL_SERVER_ERROR","description":"boom"}'
+    ) == ErrorMessage("", "boom", "INTERNAL_SERVER_ERROR")
+    builder = TranscriptBuilder()
+    builder.add(Connected("01a0cee8"))
+    assert builder.request_id == "01a0cee8"
+
+
+def test_open_flux_turn_counts_as_text_to_keep() -> None:
+    """The turn still open is kept, as final segments are, when a stream fails."""
+    builder = TranscriptBuilder()
+    update = TurnInfo("Update", 0, "Turn on the", 0.0, (), None, "r")
+    builder.add(update)
+    assert builder.has_finals
+    assert builder.text == "Turn on the"
+
+
+def test_closed_error_names_the_error_before_the_close() -> None:
+    """A close after Flux's Error says both in one message."""
+    error = DeepgramConnectionClosedError(
+        1011,
+        "Deepgram encountered an internal error.",
+        request_id="r",
+        error_code="INTERNAL_SERVER_ERROR",
+        error_description="The model failed.",
+    )
+    assert str(error) == (
+        "Deepgram ended the stream with the Error INTERNAL_SERVER_ERROR: The model failed. "
+        "(close code 1011: Deepgram encountered an internal error.) (request id r)"
+    )

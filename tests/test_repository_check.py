@@ -17,6 +17,7 @@ import pytest
 
 from tools import check_repository
 from tools.check_repository import RULES, check
+from tools.translation_rules import value_problems
 
 DOMAIN = "demo_stt"
 
@@ -324,8 +325,8 @@ CASES: list[tuple[Callable[[Path], Any], str, str]] = [
     ),
     (
         lambda repo: _edit_manifest(repo, _drop("issue_tracker")),
-        "manifest-required",
-        '"issue_tracker" is required',
+        "hacs-manifest",
+        '"issue_tracker" is required by HACS',
     ),
     (
         lambda repo: _edit_manifest(repo, _drop("iot_class")),
@@ -371,6 +372,27 @@ CASES: list[tuple[Callable[[Path], Any], str, str]] = [
         lambda repo: _edit_manifest(repo, _set("documentation", value="http://example.com")),
         "manifest-values",
         '"documentation" must be an https URL',
+    ),
+    (
+        lambda repo: _edit_manifest(
+            repo, _set("documentation", value="https://www.home-assistant.io/integrations/stt")
+        ),
+        "manifest-values",
+        "not https://www.home-assistant.io/integrations",
+    ),
+    (
+        lambda repo: _edit_manifest(
+            repo, _set("preview_features", value={"fast_mode": {"docs_url": "https://x.io"}})
+        ),
+        "manifest-values",
+        '"preview_features.fast_mode" has an unknown key "docs_url"',
+    ),
+    (
+        lambda repo: _edit_manifest(
+            repo, _set("preview_features", value={"fast_mode": {"feedback_url": "soon"}})
+        ),
+        "manifest-values",
+        '"preview_features.fast_mode.feedback_url" must be a URL',
     ),
     (
         lambda repo: _edit_manifest(repo, _set("issue_tracker", value="the issues page")),
@@ -458,34 +480,97 @@ CASES: list[tuple[Callable[[Path], Any], str, str]] = [
         "exceptions.Cannot-Connect is not a valid translation key",
     ),
     (
-        lambda repo: _edit_translations(repo, _set("config", "title", value="Demo")),
+        lambda repo: _edit_translations(
+            repo, _set("preview_features", "Fast_Mode", value={"name": "Fast", "description": "x"})
+        ),
         "translations-schema",
-        "config.title is no longer used",
+        "preview_features.Fast_Mode is not a valid translation key",
     ),
-    # The text of the translations.
+    # hassfest's rules for the text of each string of en.json.
     (
         lambda repo: _edit_translations(
             repo, _set("config", "error", "unknown", value="<b>Oops</b>")
         ),
-        "translations-strings",
+        "translations-values",
         "config.error.unknown contains HTML",
     ),
     (
-        lambda repo: _edit_translations(repo, _set("config", "error", "unknown", value="")),
-        "translations-strings",
-        "config.error.unknown is empty",
-    ),
-    (
         lambda repo: _edit_translations(repo, _set("config", "error", "unknown", value="Oops. ")),
-        "translations-strings",
+        "translations-values",
         "config.error.unknown has leading or trailing spaces",
     ),
     (
         lambda repo: _edit_translations(
             repo, _set("config", "step", "user", "description", value="Open '{url}'.")
         ),
-        "translations-strings",
+        "translations-values",
         "puts a placeholder in single quotes",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo,
+            _set(
+                "config",
+                "step",
+                "user",
+                "sections",
+                "advanced",
+                "data_description",
+                "server",
+                value="For example https://api.example.com.",
+            ),
+        ),
+        "translations-values",
+        "server contains a URL (https://api.example.com)",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo, _set("config", "error", "unknown", value="See www.example.org for help.")
+        ),
+        "translations-values",
+        "config.error.unknown contains a URL (www.example.org",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo, _set("config", "error", "unknown", value="Check mqtt://broker.lan:1883.")
+        ),
+        "translations-values",
+        "contains a URL (mqtt://broker.lan:1883)",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo, _set("config", "step", "user", "description", value="Key number {0}.")
+        ),
+        "translations-values",
+        "has a placeholder that is not an identifier: {0}",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo, _set("config", "step", "user", "description", value="Get a key at {url.")
+        ),
+        "translations-values",
+        "has a broken placeholder",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo, _set("entity", "stt", "demo", "state", value={"ready": "Ready at {time}"})
+        ),
+        "translations-values",
+        "entity.stt.demo.state.ready has a placeholder ({time}) where Home Assistant fills in",
+    ),
+    (
+        lambda repo: _edit_translations(
+            repo,
+            _set("config", "abort", "not_ready", value="Not ready: [%key:common::state::off%]"),
+        ),
+        "translations-values",
+        "config.abort.not_ready combines a [%key:...%] reference with other text",
+    ),
+    # This project's own rules for translations, in every language.
+    (
+        lambda repo: _edit_translations(repo, _set("config", "error", "unknown", value="")),
+        "translations-project",
+        "config.error.unknown is empty",
     ),
     (
         lambda repo: _edit_translations(
@@ -497,13 +582,45 @@ CASES: list[tuple[Callable[[Path], Any], str, str]] = [
                 value="[%key:common::config_flow::abort::already_configured_device%]",
             ),
         ),
-        "translations-strings",
+        "translations-project",
         "uses a [%key:...%] reference",
+    ),
+    (
+        lambda repo: _edit_translations(repo, _set("config", "title", value="Demo")),
+        "translations-project",
+        "config.title is no longer used",
+    ),
+    (
+        lambda repo: _write_json(
+            _integration(repo) / "translations" / "de.json",
+            {"config": {"error": {"unknown": "Siehe https://example.com/hilfe."}}},
+        ),
+        "translations-project",
+        "de.json: config.error.unknown contains a URL",
     ),
     (
         lambda repo: _edit_translations(repo, _set("config", "error", "unknown", value=3)),
         "translations-schema",
         "config.error.unknown must be a string",
+    ),
+    (
+        lambda repo: (
+            _replace(
+                _integration(repo) / "config_flow.py",
+                'description_placeholders={"url": "https://example.com"}',
+                "description_placeholders=PLACES",
+            ),
+            _replace(
+                _integration(repo) / "config_flow.py",
+                "SERVER_SECTION = ",
+                'PLACES = {"url": "https://example.com"}\nSERVER_SECTION = ',
+            ),
+            _edit_translations(
+                repo, _set("config", "step", "user", "description", value="See {url}, {site}.")
+            ),
+        ),
+        "translations-complete",
+        "config.step.user.description uses {site}",
     ),
     # Everything the code shows has a translation.
     (
@@ -668,7 +785,7 @@ def test_command_line_lists_rules_and_reports_problems(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert check_repository.main([str(repo)]) == 0
-    assert "20 rules, no problems" in capsys.readouterr().out
+    assert f"{len(RULES)} rules, no problems" in capsys.readouterr().out
 
     (repo / "README.md").unlink()
     assert check_repository.main([str(repo)]) == 1
@@ -680,6 +797,11 @@ def test_command_line_lists_rules_and_reports_problems(
     assert check_repository.main(["--list"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in listed] == [rule.id for rule in RULES]
+    origins = {line.split()[0]: line.split()[1] for line in listed}
+    assert set(origins.values()) == {"hassfest", "HACS", "project"}
+    assert origins["translations-values"] == "hassfest"
+    assert origins["hacs-json"] == "HACS"
+    assert origins["translations-complete"] == "project"
 
 
 def test_the_example_integration_is_read_as_expected(repo: Path) -> None:
@@ -709,3 +831,163 @@ def test_placeholders_built_at_run_time_are_not_guessed(repo: Path) -> None:
     )
 
     assert _problems(repo) == {}
+
+
+def _sorted_with(key: str, value: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Add a manifest key where hassfest's order puts it (domain, name, then alphabetical)."""
+
+    def edit(manifest: dict[str, Any]) -> dict[str, Any]:
+        items = {**manifest, key: value}
+        rest = sorted(name for name in items if name not in {"domain", "name"})
+        return {name: items[name] for name in ("domain", "name", *rest)}
+
+    return edit
+
+
+def _add_python(repo: Path, name: str, text: str) -> None:
+    path = _integration(repo) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+TYPE_CHECKING_IMPORT = """\
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from homeassistant.components.http import HomeAssistantView
+"""
+
+# What hassfest accepts, and so must the check: each edit leaves the example passing.
+ACCEPTED: list[tuple[str, Callable[[Path], Any]]] = [
+    (
+        "preview features in the manifest",
+        lambda repo: _edit_manifest(
+            repo,
+            _sorted_with("preview_features", {"fast_mode": {"feedback_url": "https://x.io/f"}}),
+        ),
+    ),
+    (
+        "preview features in the translations",
+        lambda repo: _edit_translations(
+            repo,
+            _set("preview_features", "fast_mode", value={"name": "Fast", "description": "Quick."}),
+        ),
+    ),
+    (
+        "an import only for type checking",
+        lambda repo: _add_python(repo, "view.py", TYPE_CHECKING_IMPORT),
+    ),
+    (
+        "http's async_sign_path",
+        lambda repo: _add_python(
+            repo, "media.py", "from homeassistant.components.http.auth import async_sign_path\n"
+        ),
+    ),
+    (
+        "a platform directory of another integration",
+        lambda repo: (
+            _add_python(repo, "calendar_sync/__init__.py", ""),
+            _add_python(repo, "sync.py", "from homeassistant.components.calendar_sync import x\n"),
+        ),
+    ),
+    (
+        "homekit discovery lets the integration use zeroconf",
+        lambda repo: (
+            _edit_manifest(repo, _sorted_with("homekit", {"models": ["Demo"]})),
+            _add_python(repo, "zc.py", "from homeassistant.components.zeroconf import x\n"),
+        ),
+    ),
+    (
+        "an address without a top-level domain is no URL to hassfest",
+        lambda repo: _edit_translations(
+            repo,
+            _set(
+                "config",
+                "step",
+                "user",
+                "sections",
+                "advanced",
+                "data_description",
+                "server",
+                value="Your own server, e.g. on port 8080 of 192.168.1.20.",
+            ),
+        ),
+    ),
+    (
+        "schemes without a host, double-quoted and escaped braces",
+        lambda repo: _edit_translations(
+            repo,
+            _set(
+                "config",
+                "error",
+                "unknown",
+                value='Start with http:// or https://; "{{literal}}" is shown as is.',
+            ),
+        ),
+    ),
+    (
+        "a field name of a service is only required to be a string",
+        lambda repo: _edit_translations(
+            repo,
+            _set(
+                "services",
+                "speak",
+                value={
+                    "name": "Speak",
+                    "description": "Says a text.",
+                    "fields": {"url": {"name": " https://x.io ", "description": "Where."}},
+                },
+            ),
+        ),
+    ),
+    (
+        "entity states without placeholders",
+        lambda repo: _edit_translations(
+            repo, _set("entity", "stt", "demo", "state", value={"on": "On", "off": "Off"})
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "edit"), ACCEPTED, ids=[name for name, _ in ACCEPTED])
+def test_what_hassfest_accepts_passes(repo: Path, name: str, edit: Callable[[Path], Any]) -> None:
+    del name
+    edit(repo)
+
+    assert _problems(repo) == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[%key:common::state::off%]",
+        "Nothing to see at 10.0.0.5:8080.",
+        "Use {name} here, {{braces}} there.",
+        'Type "{code}".',
+        "Version 1.2.3 of {model}.",
+        "Done {}.",
+    ],
+)
+def test_hassfest_accepts_these_values(text: str) -> None:
+    assert list(value_problems(text)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("https://deepgram.com", "contains a URL (https://deepgram.com)"),
+        ("See HTTPS://Console.Deepgram.com/keys now", "(HTTPS://Console.Deepgram.com/keys)"),
+        ("ftp://files.example.net:21/x", "contains a URL (ftp://files.example.net:21/x)"),
+        ("<a href=x>key</a>", "contains HTML"),
+        ("Done {0}.", "not an identifier: {0}"),
+        ("Done {a.b}.", "not an identifier: {a.b}"),
+        ("Done }.", "has a broken placeholder"),
+        (" Done", "has leading or trailing spaces"),
+        ("On [%key:common::state::on%]", "combines a [%key:...%] reference"),
+        ("[%key:common::state::on%] now", "combines a [%key:...%] reference"),
+        ("Open '{url}'", "puts a placeholder in single quotes"),
+    ],
+)
+def test_hassfest_rejects_these_values(text: str, problem: str) -> None:
+    found = list(value_problems(text))
+    assert any(problem in item for item in found), found

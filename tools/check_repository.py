@@ -2,8 +2,9 @@
 
 Run `scripts/check_repository` (or `python -m tools.check_repository [ROOT]`); it prints
 each problem with the rule that found it and exits 1 if there is any. `--list` shows
-the rules. What the actions check that only GitHub knows (the repository's
-description, topics, issues, releases) is out of reach here.
+the rules and whose each is: hassfest's, HACS's, or this project's own (stricter than
+both). What the actions check that only GitHub knows (the repository's description,
+topics, issues, releases) is out of reach here.
 
 Sources of the rules: hassfest's manifest, translations, config_flow, dependencies and
 json plugins; the HACS action's hacs.json, manifest, brands, information and license
@@ -23,6 +24,15 @@ import re
 import sys
 from typing import Any
 from urllib.parse import urlparse
+
+from .translation_rules import (
+    PLAIN,
+    SLUG,
+    STRING,
+    schema_problems,
+    schema_strings,
+    value_problems,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,21 +56,16 @@ MANIFEST_KEYS = frozenset(
         *("bluetooth", "homekit", "dhcp", "usb", "documentation", "issue_tracker"),
         *("quality_scale", "requirements", "dependencies", "after_dependencies"),
         *("codeowners", "loggers", "disabled", "iot_class", "single_config_entry"),
-        *("version", "import_executor"),
+        *("version", "import_executor", "preview_features"),
     }
 )
-# hassfest requires the first five (iot_class for every non-platform domain);
-# the HACS action also requires issue_tracker, and the HA loader refuses a
-# custom integration without a version.
-MANIFEST_REQUIRED = (
-    "domain",
-    "name",
-    "codeowners",
-    "documentation",
-    "iot_class",
-    "issue_tracker",
-    "version",
-)
+# hassfest requires these of a custom integration (iot_class of every non-platform domain).
+MANIFEST_REQUIRED = ("domain", "name", "codeowners", "documentation", "iot_class", "version")
+# The HACS action's manifest check also requires these.
+HACS_MANIFEST_REQUIRED = ("issue_tracker",)
+# A custom integration's documentation is its own, not a core integration's page.
+CORE_DOCUMENTATION = "https://www.home-assistant.io/integrations"
+PREVIEW_FEATURE_URLS = frozenset({"feedback_url", "learn_more_url", "report_issue_url"})
 IOT_CLASSES = frozenset(
     {"assumed_state", "calculated", "cloud_polling", "cloud_push", "local_polling", "local_push"}
 )
@@ -94,6 +99,14 @@ ALLOWED_COMPONENT_IMPORTS = ENTITY_PLATFORMS | frozenset(
     }
 )
 
+# Discovery integrations an integration may import when its manifest uses them.
+DISCOVERY_INTEGRATIONS: Mapping[str, tuple[str, ...]] = {
+    "dhcp": ("dhcp",),
+    "mqtt": ("mqtt",),
+    "ssdp": ("ssdp",),
+    "zeroconf": ("zeroconf", "homekit"),
+}
+
 BRAND_NAMES = frozenset(
     f"{prefix}{kind}{scale}.png"
     for prefix in ("", "dark_")
@@ -121,10 +134,6 @@ LICENSE_MARKERS = (
     "This is free and unencumbered software",
 )
 
-TRANSLATION_KEY = re.compile(r"^(?!.+[_-]{2})(?![_-])[a-z0-9-_]+(?<![_-])$")
-SLUG = re.compile(r"^[a-z0-9_]+$")
-HTML = re.compile(r"<[a-z].*?>", re.IGNORECASE)
-QUOTED_PLACEHOLDER = re.compile(r"'{\w+}'")
 REFERENCE = re.compile(r"\[%key:[^%]*%\]")
 PLACEHOLDER = re.compile(r"{(\w+)}")
 
@@ -142,11 +151,21 @@ class Problem:
         return f"{self.path}: {self.message} [{self.rule}]"
 
 
+HASSFEST = "hassfest"
+HACS = "HACS"
+PROJECT = "project"
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A check with an id, what it enforces, and the function that does."""
+    """A check: its id, whose rule it is, what it enforces, and the function that does.
+
+    `origin` is hassfest or HACS (their actions reject what the rule finds) or project
+    (this repository's own rule, stricter than both).
+    """
 
     id: str
+    origin: str
     summary: str
     check: Callable[[Repository], Iterator[str | tuple[str, str]]]
 
@@ -316,13 +335,23 @@ def check_manifest_json(repo: Repository) -> Iterator[str | tuple[str, str]]:
 
 
 def check_manifest_required(repo: Repository) -> Iterator[str | tuple[str, str]]:
-    """Check for the keys hassfest, the HACS action and the HA loader require."""
+    """Check for the keys hassfest requires of a custom integration."""
     manifest = repo.manifest
     if manifest is None:
         return
     for key in MANIFEST_REQUIRED:
         if key not in manifest:
             yield _manifest_path(repo), f'"{key}" is required'
+
+
+def check_hacs_manifest(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check for the keys the HACS action requires on top of hassfest's."""
+    manifest = repo.manifest
+    if manifest is None:
+        return
+    for key in HACS_MANIFEST_REQUIRED:
+        if key not in manifest:
+            yield _manifest_path(repo), f'"{key}" is required by HACS'
 
 
 def check_manifest_keys(repo: Repository) -> Iterator[str | tuple[str, str]]:
@@ -394,6 +423,13 @@ def _manifest_types(manifest: dict[str, Any]) -> Iterator[str]:
         if key in manifest and not _is_url(manifest[key], https=key == "documentation"):
             scheme = "an https URL" if key == "documentation" else "a URL"
             yield f'"{key}" must be {scheme}: {manifest[key]!r}'
+    documentation = manifest.get("documentation")
+    if isinstance(documentation, str) and documentation.startswith(CORE_DOCUMENTATION):
+        yield (
+            '"documentation" must point at this integration\'s own documentation, '
+            f"not {CORE_DOCUMENTATION}"
+        )
+    yield from _preview_features(manifest.get("preview_features", {}))
     for key in MANIFEST_STRING_LISTS:
         value = manifest.get(key, [])
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -401,6 +437,24 @@ def _manifest_types(manifest: dict[str, Any]) -> Iterator[str]:
     for key in MANIFEST_BOOLEANS:
         if key in manifest and not isinstance(manifest[key], bool):
             yield f'"{key}" must be true or false'
+
+
+def _preview_features(features: Any) -> Iterator[str]:
+    """hassfest: slug keys, each an object of feedback/learn-more/report-issue URLs."""
+    if not isinstance(features, dict):
+        yield '"preview_features" must be an object'
+        return
+    for name, feature in features.items():
+        if not SLUG.fullmatch(name):
+            yield f'"preview_features" key {name!r} must be lowercase a-z, 0-9 and _'
+        if not isinstance(feature, dict):
+            yield f'"preview_features.{name}" must be an object'
+            continue
+        for key, value in feature.items():
+            if key not in PREVIEW_FEATURE_URLS:
+                yield f'"preview_features.{name}" has an unknown key "{key}"'
+            elif not _is_url(value, https=False):
+                yield f'"preview_features.{name}.{key}" must be a URL: {value!r}'
 
 
 def _manifest_choices(manifest: dict[str, Any]) -> Iterator[str]:
@@ -435,13 +489,21 @@ def check_dependencies(repo: Repository) -> Iterator[str | tuple[str, str]]:
     manifest = repo.manifest
     if manifest is None or repo.integration is None:
         return
-    allowed = ALLOWED_COMPONENT_IMPORTS | {repo.integration.name}
+    allowed = set(ALLOWED_COMPONENT_IMPORTS | _platforms()) | {repo.integration.name}
     for key in ("dependencies", "after_dependencies"):
         if isinstance(manifest.get(key), list):
             allowed |= {item for item in manifest[key] if isinstance(item, str)}
+    if "bluetooth_adapters" in allowed:
+        allowed.add("bluetooth")
+    for domain, keys in DISCOVERY_INTEGRATIONS.items():
+        if any(key in manifest for key in keys):
+            allowed.add(domain)
     for path, tree in repo.python_files():
         for domain, line in sorted(_component_imports(tree)):
-            if domain not in allowed and not (repo.integration / f"{domain}.py").is_file():
+            platform = repo.integration / domain
+            if domain not in allowed and not (
+                platform.with_suffix(".py").is_file() or platform.is_dir()
+            ):
                 yield (
                     f"{repo.relative(path)}:{line}",
                     (
@@ -462,109 +524,6 @@ def check_json_files(repo: Repository) -> Iterator[str | tuple[str, str]]:
 
 
 # --- Translations -----------------------------------------------------------------------
-
-STRING = "string"
-ANY = "*"
-
-_STEP: dict[str, Any] = {
-    "title": STRING,
-    "description": STRING,
-    "submit": STRING,
-    "data": {ANY: STRING},
-    "data_description": {ANY: STRING},
-    "menu_options": {ANY: STRING},
-    "sections": {
-        ANY: {
-            "name": STRING,
-            "description": STRING,
-            "data": {ANY: STRING},
-            "data_description": {ANY: STRING},
-        }
-    },
-}
-_FLOW: dict[str, Any] = {
-    "flow_title": STRING,
-    "title": STRING,
-    "step": {ANY: _STEP},
-    "error": {ANY: STRING},
-    "abort": {ANY: STRING},
-    "progress": {ANY: STRING},
-    "create_entry": {ANY: STRING},
-    "initiate_flow": {ANY: STRING},
-    "entry_type": STRING,
-}
-_STATES: dict[str, Any] = {ANY: STRING}
-TRANSLATIONS_SCHEMA: dict[str, Any] = {
-    "title": STRING,
-    "config": _FLOW,
-    "config_subentries": {ANY: _FLOW},
-    "options": _FLOW,
-    "selector": {ANY: {"options": {ANY: STRING}}},
-    "device_automation": {
-        key: {ANY: STRING}
-        for key in (
-            *("action_type", "condition_type", "trigger_type", "trigger_subtype"),
-            *("extra_fields", "extra_fields_descriptions"),
-        )
-    },
-    "system_health": {"info": {ANY: STRING}},
-    "config_panel": {ANY: {ANY: STRING}},
-    "application_credentials": {"description": STRING},
-    "issues": {ANY: {"title": STRING, "description": STRING, "fix_flow": _FLOW}},
-    "device": {ANY: {"name": STRING}},
-    "entity": {
-        ANY: {
-            ANY: {
-                "name": STRING,
-                "state": _STATES,
-                "state_attributes": {ANY: {"name": STRING, "state": _STATES}},
-                "unit_of_measurement": STRING,
-            }
-        }
-    },
-    "exceptions": {ANY: {"message": STRING}},
-    "services": {
-        ANY: {
-            "name": STRING,
-            "description": STRING,
-            "fields": {ANY: {"name": STRING, "description": STRING, "example": STRING}},
-            "sections": {ANY: {"name": STRING, "description": STRING}},
-        }
-    },
-    "conversation": {"agent": {"done": STRING}},
-    "common": {ANY: STRING},
-}
-# Keys chosen by the integration that Home Assistant looks up by translation key.
-_KEYED = {
-    ("entity", 1): TRANSLATION_KEY,
-    ("entity", 2): TRANSLATION_KEY,
-    ("exceptions", 1): SLUG,
-    ("device", 1): TRANSLATION_KEY,
-    ("services", 1): TRANSLATION_KEY,
-}
-
-
-def _walk_schema(
-    value: Any, schema: Any, where: tuple[str, ...]
-) -> Iterator[tuple[tuple[str, ...], str]]:
-    """Yield (path, problem) for everything in `value` that `schema` does not allow."""
-    if schema == STRING:
-        if not isinstance(value, str):
-            yield where, f"must be a string, not {type(value).__name__}"
-        return
-    if not isinstance(value, dict):
-        yield where, "must be an object"
-        return
-    for key, item in value.items():
-        pattern = _KEYED.get((where[0], len(where))) if where else None
-        if pattern is not None and not pattern.fullmatch(key):
-            yield (*where, key), "is not a valid translation key (lowercase a-z, 0-9, - and _)"
-        if key in schema:
-            yield from _walk_schema(item, schema[key], (*where, key))
-        elif ANY in schema:
-            yield from _walk_schema(item, schema[ANY], (*where, key))
-        else:
-            yield (*where, key), "is not a key Home Assistant knows here"
 
 
 def _strings(value: Any, where: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
@@ -590,57 +549,84 @@ def check_translations_schema(repo: Repository) -> Iterator[str | tuple[str, str
     if not isinstance(data, dict):
         yield repo.relative(path), "must be a JSON object"
         return
-    for where, problem in _walk_schema(data, TRANSLATIONS_SCHEMA, ()):
+    for where, problem in schema_problems(data):
         yield repo.relative(path), f"{'.'.join(where)} {problem}"
     for flow in ("config", "options"):
         for step_id, step in _steps(data, flow).items():
             yield from _data_descriptions(repo, f"{flow}.step.{step_id}", step)
-            sections = step.get("sections") if isinstance(step, dict) else None
-            for name, section in sections.items() if isinstance(sections, dict) else ():
-                yield from _data_descriptions(
-                    repo, f"{flow}.step.{step_id}.sections.{name}", section
-                )
-    if isinstance(data.get("config"), dict) and "title" in data["config"]:
-        yield (
-            repo.relative(path),
-            "config.title is no longer used: the manifest's name is the title",
-        )
 
 
 def _data_descriptions(repo: Repository, where: str, step: Any) -> Iterator[tuple[str, str]]:
-    if not isinstance(step, dict) or not isinstance(step.get("data_description"), dict):
+    """hassfest: each data_description key of a step names one of the step's own fields.
+
+    hassfest looks at the step's `data` only; a section's descriptions are checked the
+    same way against the section's `data`.
+    """
+    if not isinstance(step, dict):
         return
-    data = _object(step.get("data"))
-    for key in step["data_description"]:
-        if key not in data:
-            yield (
-                repo.translations_path,
-                f"{where}.data_description.{key} has no {where}.data.{key}",
-            )
+    parts: list[tuple[str, Any]] = [(where, step)]
+    sections = step.get("sections")
+    for name, section in sections.items() if isinstance(sections, dict) else ():
+        parts.append((f"{where}.sections.{name}", section))
+    for place, part in parts:
+        if not isinstance(part, dict) or not isinstance(part.get("data_description"), dict):
+            continue
+        data = _object(part.get("data"))
+        for key in part["data_description"]:
+            if key not in data:
+                yield (
+                    repo.translations_path,
+                    f"{place}.data_description.{key} has no {place}.data.{key}",
+                )
 
 
-def check_translations_strings(repo: Repository) -> Iterator[str | tuple[str, str]]:
-    """Check that every string is non-empty plain text, as hassfest wants."""
+def _value_problems(data: dict[str, Any]) -> Iterator[str]:
+    """Yield hassfest's value problems of one translation file, as `path problem`."""
+    for where, text, kind in schema_strings(data):
+        if kind != PLAIN:
+            for problem in value_problems(text, placeholders=kind == STRING):
+                yield f"{'.'.join(where)} {problem}"
+
+
+def check_translations_values(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check each string of translations/en.json by hassfest's value rules."""
     if repo.translations is None:
         return
-    for where, text in _strings(repo.translations):
-        name = ".".join(where)
-        if not text.strip():
-            yield repo.translations_path, f"{name} is empty"
-        elif text != text.strip():
-            yield repo.translations_path, f"{name} has leading or trailing spaces"
-        if HTML.search(text):
-            yield repo.translations_path, f"{name} contains HTML"
-        if QUOTED_PLACEHOLDER.search(text):
-            yield repo.translations_path, f"{name} puts a placeholder in single quotes"
-        if REFERENCE.search(text):
-            yield (
-                repo.translations_path,
-                (
-                    f"{name} uses a [%key:...%] reference, which only core integrations' "
-                    "strings.json can use; write the text out"
-                ),
-            )
+    for problem in _value_problems(repo.translations):
+        yield repo.translations_path, problem
+
+
+def check_translations_project(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check what this project asks beyond hassfest, in every language.
+
+    No empty string; no [%key:...%] reference (only core's strings.json gets them
+    resolved); no `config.title` (hassfest only warns); and the other languages obey
+    hassfest's value rules too, which hassfest checks on en.json alone.
+    """
+    if repo.integration is None:
+        return
+    for path in sorted((repo.integration / "translations").glob("*.json")):
+        data, _ = repo.load_json(path)
+        if not isinstance(data, dict):
+            continue
+        name = repo.relative(path)
+        for where, text in _strings(data):
+            key = ".".join(where)
+            if not text.strip():
+                yield name, f"{key} is empty"
+            if REFERENCE.search(text):
+                yield (
+                    name,
+                    (
+                        f"{key} uses a [%key:...%] reference, which only core integrations' "
+                        "strings.json can use; write the text out"
+                    ),
+                )
+        if isinstance(data.get("config"), dict) and "title" in data["config"]:
+            yield name, "config.title is no longer used: the manifest's name is the title"
+        if path.name != "en.json":
+            for problem in _value_problems(data):
+                yield name, problem
 
 
 def _steps(translations: dict[str, Any], flow: str) -> dict[str, Any]:
@@ -903,10 +889,14 @@ def _literal(node: ast.AST | None) -> str | None:
     return None
 
 
-def _dict_keys(node: ast.AST | None) -> set[str] | None:
-    """Return the literal keys of a dict display, or None if they cannot be known."""
+def _dict_keys(
+    node: ast.AST | None, assignments: Mapping[str, ast.AST] | None = None
+) -> set[str] | None:
+    """Return the literal keys of a dict display (or a module name bound to one), or None."""
     if node is None:
         return set()
+    if isinstance(node, ast.Name) and assignments and node.id in assignments:
+        node = assignments[node.id]
     if isinstance(node, ast.Dict):
         keys = {_literal(key) for key in node.keys if key is not None}
         if None in keys or None in node.keys:
@@ -986,7 +976,7 @@ def _flow_usage(
             if step_id is None:
                 continue
             flow.steps.setdefault(step_id, f"{where}:{call.lineno}")
-            provided = _dict_keys(_keyword(call, "description_placeholders"))
+            provided = _dict_keys(_keyword(call, "description_placeholders"), schemas)
             known = flow.placeholders.get(step_id, set())
             flow.placeholders[step_id] = (
                 None if provided is None or known is None else known | provided
@@ -1036,10 +1026,20 @@ def _entity_usage(node: ast.ClassDef, path: Path, where: str, usage: Usage) -> N
                     usage.entity_keys[(platform, key)] = f"{where}:{statement.lineno}"
 
 
-def _component_imports(tree: ast.Module) -> Iterator[tuple[str, int]]:
-    """Yield (integration, line) for each import of homeassistant.components.<integration>."""
-    for node in ast.walk(tree):
+def _component_imports(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    """Yield (integration, line) for each import of homeassistant.components.<integration>.
+
+    As hassfest: imports under `if TYPE_CHECKING:` (that whole statement) do not count,
+    nor does http's `async_sign_path`.
+    """
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            continue
         if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "homeassistant.components.http.auth" and [
+                alias.name for alias in node.names
+            ] == ["async_sign_path"]:
+                continue
             if node.module.startswith("homeassistant.components."):
                 yield node.module.split(".")[2], node.lineno
             elif node.module == "homeassistant.components":
@@ -1049,6 +1049,20 @@ def _component_imports(tree: ast.Module) -> Iterator[tuple[str, int]]:
             for alias in node.names:
                 if alias.name.startswith("homeassistant.components."):
                     yield alias.name.split(".")[2], node.lineno
+        yield from _component_imports(node)
+
+
+def _is_type_checking(test: ast.AST) -> bool:
+    return isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"
+
+
+def _platforms() -> frozenset[str]:
+    """Home Assistant's entity platforms, which hassfest lets any integration import."""
+    try:
+        from homeassistant.const import Platform  # noqa: PLC0415
+    except ImportError:
+        return frozenset()
+    return frozenset(platform.value for platform in Platform)
 
 
 # --- Brand images -----------------------------------------------------------------------------
@@ -1163,65 +1177,106 @@ def _core_components() -> Path | None:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("hacs-json", "hacs.json exists in the root and is a JSON object", check_hacs_json),
+    Rule("hacs-json", HACS, "hacs.json exists in the root and is a JSON object", check_hacs_json),
     Rule(
         "hacs-json-keys",
+        HACS,
         "hacs.json: name, only the keys the HACS action allows, right types",
         check_hacs_json_keys,
     ),
-    Rule("readme", "a README in the root", check_readme),
-    Rule("license", "an OSI-approved license file", check_license),
+    Rule("readme", HACS, "a README in the root", check_readme),
+    Rule("license", HACS, "an OSI-approved license file", check_license),
     Rule(
-        "one-integration", "exactly one integration under custom_components/", check_one_integration
+        "one-integration",
+        HACS,
+        "exactly one integration under custom_components/",
+        check_one_integration,
     ),
-    Rule("manifest-json", "manifest.json is a JSON object", check_manifest_json),
+    Rule("hacs-manifest", HACS, "manifest: issue_tracker", check_hacs_manifest),
+    Rule("manifest-json", HASSFEST, "manifest.json is a JSON object", check_manifest_json),
     Rule(
         "manifest-required",
-        "manifest: domain, name, codeowners, documentation, iot_class, issue_tracker, version",
+        HASSFEST,
+        "manifest: domain, name, codeowners, documentation, iot_class, version",
         check_manifest_required,
     ),
-    Rule("manifest-keys", "manifest: no keys hassfest does not know", check_manifest_keys),
+    Rule(
+        "manifest-keys", HASSFEST, "manifest: no keys hassfest does not know", check_manifest_keys
+    ),
     Rule(
         "manifest-order",
+        HASSFEST,
         "manifest: domain, name, then keys in alphabetical order",
         check_manifest_order,
     ),
     Rule(
         "manifest-domain",
+        HASSFEST,
         "manifest: domain = directory name, no core collision",
         check_manifest_domain,
     ),
-    Rule("manifest-version", "manifest: a version Home Assistant accepts", check_manifest_version),
+    Rule(
+        "manifest-version",
+        HASSFEST,
+        "manifest: a version Home Assistant accepts",
+        check_manifest_version,
+    ),
     Rule(
         "manifest-values",
-        "manifest: URLs, lists, iot_class, integration_type",
+        HASSFEST,
+        "manifest: URLs (documentation not a core page), lists, iot_class, preview_features",
         check_manifest_values,
     ),
-    Rule("config-flow", 'manifest "config_flow" matches config_flow.py', check_config_flow),
-    Rule("dependencies", "imported integrations are declared dependencies", check_dependencies),
-    Rule("json-files", "every JSON file of the integration parses", check_json_files),
+    Rule(
+        "config-flow",
+        HASSFEST,
+        'manifest "config_flow" matches config_flow.py',
+        check_config_flow,
+    ),
+    Rule(
+        "dependencies",
+        HASSFEST,
+        "imported integrations are declared dependencies (TYPE_CHECKING imports aside)",
+        check_dependencies,
+    ),
+    Rule("json-files", HASSFEST, "every JSON file of the integration parses", check_json_files),
     Rule(
         "translations-schema",
-        "translations/en.json has hassfest's structure",
+        HASSFEST,
+        "translations/en.json has hassfest's structure and translation keys",
         check_translations_schema,
     ),
     Rule(
-        "translations-strings",
-        "translation strings are non-empty plain text",
-        check_translations_strings,
+        "translations-values",
+        HASSFEST,
+        "en.json strings: no URL, HTML, quoted or invalid placeholder, combined reference, "
+        "outer spaces",
+        check_translations_values,
+    ),
+    Rule(
+        "translations-project",
+        PROJECT,
+        "every language: no empty string, no [%key:...%], no config.title; hassfest's "
+        "value rules in the other languages too",
+        check_translations_project,
     ),
     Rule(
         "translations-complete",
+        PROJECT,
         "every step, field, section, error, abort, exception and placeholder is translated",
         check_translations_complete,
     ),
     Rule(
         "brand-files",
+        HACS,
         "brand/icon.png exists; brand/ holds only known image names",
         check_brand_files,
     ),
     Rule(
-        "brand-images", "brand images: PNG, right sizes, transparent, trimmed", check_brand_images
+        "brand-images",
+        PROJECT,
+        "brand images: PNG, right sizes, transparent, trimmed (the brands guidelines)",
+        check_brand_images,
     ),
 )
 
@@ -1249,7 +1304,7 @@ def main(argv: list[str] | None = None) -> int:
     out = sys.stdout
     if args.list:
         for rule in RULES:
-            out.write(f"{rule.id:<22} {rule.summary}\n")
+            out.write(f"{rule.id:<22} {rule.origin:<9} {rule.summary}\n")
         return 0
     problems = check(args.root.resolve())
     for problem in problems:

@@ -111,6 +111,12 @@ END_OF_COMMAND_SELECTOR = SelectSelector(
     )
 )
 OPTIONS_MODEL_SCHEMA = vol.Schema({vol.Required(CONF_MODEL): MODEL_SELECTOR})
+# Example server URLs: Home Assistant's translation rules keep URLs out of the strings.
+SERVER_PLACEHOLDERS = {
+    "default_url": DEFAULT_SERVER,
+    "eu_url": EU_SERVER,
+    "self_hosted_url": "http://192.168.1.20:8080",
+}
 
 
 def _number(minimum: float, maximum: float, step: float, unit: str | None = None) -> Any:
@@ -228,6 +234,7 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(STEP_USER_SCHEMA, user_input),
             errors=errors,
+            description_placeholders=SERVER_PLACEHOLDERS,
         )
 
     async def async_step_language(
@@ -312,6 +319,7 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
                 STEP_RECONFIGURE_SCHEMA, user_input or entry.data
             ),
             errors=errors,
+            description_placeholders=SERVER_PLACEHOLDERS,
         )
 
 

@@ -54,6 +54,9 @@ from .transcriber import (
 LOGGER = logging.getLogger(__name__)
 
 HOST: Final = "127.0.0.1"
+# A close code never sent on the wire: `close_mid_stream` with it drops the connection instead.
+DROP_CONNECTION: Final = 1006
+FLUX_INTERNAL_ERROR_REASON: Final = "Deepgram encountered an internal error."
 NET0001_REASON: Final = (
     "Deepgram did not receive audio data or a text message within the timeout window. "
     "See https://dpgr.am/net0001"
@@ -454,6 +457,8 @@ class _StreamSession(ABC):
         self._mute_after_close_stream = server.silent_after_close_stream
         self._close_mid_stream = server.close_mid_stream
         self._inject: list[str | bytes] | None = list(server.inject_frames)
+        # Set once the websocket is prepared, so a fault can drop the connection.
+        self.transport: asyncio.BaseTransport | None = None
         self._idle_timeout = idle_timeout
         self._muted = False
         self._deadline = 0.0
@@ -574,10 +579,22 @@ class _StreamSession(ABC):
     async def _advance(self, frames: Iterable[tuple[float, bool]]) -> None:
         for end, speech in frames:
             await self._on_frame(end, speech=speech)
+            if self._ws.closed:
+                return
             if self._close_mid_stream is not None and end >= self._close_mid_stream[0]:
                 _, code, reason = self._close_mid_stream
-                await self._close(code, reason)
+                if code == DROP_CONNECTION:
+                    self._drop()
+                else:
+                    await self._close(code, reason)
                 return
+
+    def _drop(self) -> None:
+        """Lose the connection: no close frame, as when a network path fails."""
+        self.record.close_code, self.record.close_reason = DROP_CONNECTION, ""
+        self._muted = True
+        if self.transport is not None:
+            self.transport.abort()
 
     async def _on_text(self, raw: str) -> None:
         self.record.frames.append(("text", raw))
@@ -643,7 +660,7 @@ class _LiveSession(_StreamSession):
                 names = tuple(dict.fromkeys((*names, *server.home_names())))
             self._hearing = Hearing(recogniser, meter, names)
         self._transcriber = Transcriber(
-            config,
+            replace(config, utterance_end_lag=server.utterance_end_lag),
             next_script=next_script or server.next_utterance,
             describe=self._describe,
         )
@@ -755,6 +772,7 @@ class _FluxSession(_StreamSession):
         super().__init__(server, ws, record, meter, server.flux_idle_timeout)
         self._params = params
         self._sequence_id = 0
+        self._fatal_error_at = server.flux_fatal_error
         self._turns = TurnTracker(
             params.thresholds,
             next_script=next_script or server.next_utterance,
@@ -772,6 +790,9 @@ class _FluxSession(_StreamSession):
     async def _on_frame(self, end: float, *, speech: bool) -> None:
         for event in self._turns.advance(end, speech=speech):
             await self._turn_info(event)
+        if self._fatal_error_at is not None and end >= self._fatal_error_at[0]:
+            _, code, description = self._fatal_error_at
+            await self._fatal(code, description, close_code=1011, reason=FLUX_INTERNAL_ERROR_REASON)
 
     async def _on_bad_text(self, raw: str, problem: str) -> None:
         del raw  # Unlike v1's SchemaError, Flux's Error does not echo the message.
@@ -888,7 +909,12 @@ class DeepgramTestServer:
         self.hang_handshake = False
         self.silent = False
         self.silent_after_close_stream = False
+        # (audio seconds, close code, reason); code DROP_CONNECTION drops the connection.
         self.close_mid_stream: tuple[float, int, str] | None = None
+        # Flux: at (audio seconds), a fatal Error with (code, description), then close 1011.
+        self.flux_fatal_error: tuple[float, str, str] | None = None
+        # v1: audio seconds by which each UtteranceEnd comes late, after newer speech if any.
+        self.utterance_end_lag = 0.0
         self.inject_frames: list[str | bytes] = []
         self.finalize_delay = 0.0
         # Timing and per-key scripts, for benchmarks (see `script_source`).
@@ -1102,6 +1128,7 @@ class DeepgramTestServer:
         self._live.add(session)
         try:
             await ws.prepare(request)
+            session.transport = request.transport
             await session.run()
         finally:
             self._live.discard(session)

@@ -367,6 +367,8 @@ class TranscriberConfig:
     word_seconds: float = 0.3
     final_every: float = 3.0
     interim_every: float = 1.0
+    utterance_end_lag: float = 0.0
+    """Audio by which UtteranceEnd comes late, even after newer speech, as real ones do."""
 
 
 @dataclass(slots=True)
@@ -406,6 +408,8 @@ class Transcriber:
         self._next_interim = config.interim_every
         self._utterance: _Utterance | None = None
         self._last_final_word_end: float | None = None
+        # UtteranceEnds held back by `utterance_end_lag`, with the time they are sent.
+        self._late_utterance_ends: list[tuple[float, UtteranceEnd]] = []
 
     @property
     def in_utterance(self) -> bool:
@@ -419,6 +423,8 @@ class Transcriber:
         events: list[Event] = []
         utterance = self._utterance
         if speech:
+            if utterance is not None and utterance.settled and _spent(utterance):
+                utterance = None  # Its words are all final: speech again brings the next words.
             if utterance is None:
                 script = self.next_script()
                 tokens = None if script is None else script.split()
@@ -454,8 +460,11 @@ class Transcriber:
             and self._last_final_word_end is not None
             and end - self._last_final_word_end + _EPSILON >= config.utterance_end
         ):
-            events.append(UtteranceEnd(self._last_final_word_end))
+            due = UtteranceEnd(self._last_final_word_end)
+            self._late_utterance_ends.append((end + config.utterance_end_lag, due))
             self._last_final_word_end = None
+        while self._late_utterance_ends and self._late_utterance_ends[0][0] <= end + _EPSILON:
+            events.append(self._late_utterance_ends.pop(0)[1])
         if config.interim_results and end + _EPSILON >= self._next_interim:
             while self._next_interim <= end + _EPSILON:
                 self._next_interim += config.interim_every
@@ -542,6 +551,11 @@ class Transcriber:
     def _interim(self) -> Segment:
         words = self._revealed(self._utterance) if self._utterance is not None else ()
         return Segment(self._segment_start, self.time, words, is_final=False)
+
+
+def _spent(utterance: _Utterance) -> bool:
+    """Whether every word of the utterance's script is final."""
+    return utterance.tokens is not None and utterance.finalized >= len(utterance.tokens)
 
 
 def layout_words(tokens: list[str], start: float, end: float) -> tuple[Word, ...]:

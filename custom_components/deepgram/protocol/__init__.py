@@ -21,6 +21,7 @@ from .errors import (
     DeepgramServerError,
 )
 from .messages import (
+    Connected,
     ErrorMessage,
     Metadata,
     Results,
@@ -39,6 +40,7 @@ __all__ = [
     "DEFAULT_SERVER",
     "MULTILINGUAL",
     "SPEECH_MODELS",
+    "Connected",
     "DeepgramAuthenticationError",
     "DeepgramClient",
     "DeepgramConnectionClosedError",

@@ -20,7 +20,16 @@ from .errors import (
     DeepgramServerError,
     error_for_status,
 )
-from .messages import Metadata, Results, ServerMessage, TurnInfo, UtteranceEnd, parse_message
+from .messages import (
+    Connected,
+    ErrorMessage,
+    Metadata,
+    Results,
+    ServerMessage,
+    TurnInfo,
+    UtteranceEnd,
+    parse_message,
+)
 from .options import LiveOptions
 from .wav import WavHeaderStripper
 
@@ -48,6 +57,8 @@ _CLOSE_TYPES = frozenset(
     {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED}
 )
 _NORMAL_CLOSE_CODES = frozenset({1000, 1005})
+# Word times are rounded floats; compare them with this tolerance.
+_TIME_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +76,16 @@ class TranscriptBuilder:
     For Flux, a finished turn is a final segment, and the turn still open when
     the stream closes counts with its latest transcript (Flux's CloseStream does
     not end the turn).
+
+    Deepgram's UtteranceEnd can arrive late, after interim words of newer
+    speech, with `last_word_end` pointing at the earlier words: it ends the
+    utterance only once no interim words after that point are pending.
     """
 
     __slots__ = (
+        "_deferred_end",
         "_finals",
+        "_interim_end",
         "_open_turn",
         "audio_seconds",
         "heard_speech",
@@ -82,6 +99,10 @@ class TranscriptBuilder:
         self._finals: list[str] = []
         self._open_turn = ""
         self.interim = ""
+        # Where the pending interim's last word ends (None: no words, or no times).
+        self._interim_end: float | None = None
+        # An UtteranceEnd that covered interim words: it ends the utterance once they are final.
+        self._deferred_end: float | None = None
         self.request_id: str | None = None
         self.heard_speech = False
         self.audio_seconds: float | None = None
@@ -91,7 +112,10 @@ class TranscriptBuilder:
     def add(self, message: ServerMessage) -> bool:
         """Take one message; return True when the text so far changed."""
         if isinstance(message, UtteranceEnd):
-            self.utterance_ended = self.utterance_ended or bool(self._finals)
+            self._add_utterance_end(message.last_word_end)
+            return False
+        if isinstance(message, Connected):
+            self.request_id = self.request_id or message.request_id
             return False
         if not isinstance(message, Results | Metadata | TurnInfo):
             return False
@@ -105,13 +129,32 @@ class TranscriptBuilder:
             self._add_turn(message)
         elif not message.is_final:
             self.interim = message.transcript
+            self._interim_end = message.words[-1].end if message.words else None
         else:
-            self.interim = ""
-            if message.transcript:
-                self._finals.append(message.transcript)
-            if message.speech_final and self._finals:
-                self.utterance_ended = True
+            self._add_final(message)
         return self.partial_text != before
+
+    def _add_final(self, final: Results) -> None:
+        self.interim = ""
+        self._interim_end = None
+        if final.transcript:
+            self._finals.append(final.transcript)
+        deferred, self._deferred_end = self._deferred_end, None
+        last_end = final.words[-1].end if final.words else None
+        covered = (
+            deferred is not None and last_end is not None and last_end <= deferred + _TIME_TOLERANCE
+        )
+        if (final.speech_final or covered) and self._finals:
+            self.utterance_ended = True
+
+    def _add_utterance_end(self, last_word_end: float) -> None:
+        """End the utterance, unless interim words are pending (see the class docstring)."""
+        if self.interim:
+            pending_end = self._interim_end
+            if pending_end is not None and pending_end <= last_word_end + _TIME_TOLERANCE:
+                self._deferred_end = last_word_end
+            return
+        self.utterance_ended = self.utterance_ended or bool(self._finals)
 
     def _add_turn(self, turn: TurnInfo) -> None:
         if not turn.end_of_turn:
@@ -124,8 +167,8 @@ class TranscriptBuilder:
 
     @property
     def has_finals(self) -> bool:
-        """Whether any final segment carried words."""
-        return bool(self._finals)
+        """Whether the text to keep has words: a final segment, or Flux's open turn."""
+        return bool(self._finals or self._open_turn)
 
     @property
     def text(self) -> str:
@@ -181,6 +224,8 @@ class LiveStream:
         self._aborted = False
         self._finish_timed_out = False
         self._closed_by_client = False
+        # Flux's Error message, which precedes the close of a failed stream.
+        self._fatal_error: ErrorMessage | None = None
         self._last_sent = 0.0
         self.request_id: str | None = None
         # What reached Deepgram, for the caller's records.
@@ -325,16 +370,26 @@ class LiveStream:
                 message = parse_message(msg.data)
                 if message is not None:
                     self.request_id = self.request_id or getattr(message, "request_id", None)
+                    if isinstance(message, ErrorMessage) and self.options.flux:
+                        self._fatal_error = message
                     yield message
             elif msg.type is aiohttp.WSMsgType.BINARY:
                 LOGGER.debug("Ignoring a binary frame of %d bytes from Deepgram", len(msg.data))
             elif msg.type in _CLOSE_TYPES:
                 break
             else:
-                raise DeepgramConnectionClosedError(
-                    ws.close_code, str(msg.data), request_id=self.request_id
-                )
+                raise self._closed_error(ws.close_code, str(msg.data))
         self._raise_for_close(ws.close_code, msg.extra if isinstance(msg.extra, str) else "")
+
+    def _closed_error(self, code: int | None, reason: str) -> DeepgramConnectionClosedError:
+        error = self._fatal_error
+        return DeepgramConnectionClosedError(
+            code,
+            reason,
+            request_id=self.request_id,
+            error_code=error.code if error is not None else None,
+            error_description=error.description if error is not None else None,
+        )
 
     def _raise_for_close(self, code: int | None, reason: str) -> None:
         """Turn how the stream ended into an exception, unless it ended well."""
@@ -346,8 +401,11 @@ class LiveStream:
         if self._finish_timed_out:
             msg = f"Deepgram sent no close within {self._client.finish_timeout} s of CloseStream"
             raise DeepgramConnectionError(msg, request_id=self.request_id)
-        if not self._closed_by_client and code not in _NORMAL_CLOSE_CODES:
-            raise DeepgramConnectionClosedError(code, reason, request_id=self.request_id)
+        if self._closed_by_client:
+            return
+        # Flux's fatal Error fails the stream, whatever code the close carries.
+        if code not in _NORMAL_CLOSE_CODES or self._fatal_error is not None:
+            raise self._closed_error(code, reason)
 
 
 class DeepgramClient:

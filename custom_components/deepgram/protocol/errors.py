@@ -60,16 +60,28 @@ class DeepgramConnectionError(DeepgramError):
 
 
 class DeepgramConnectionClosedError(DeepgramError):
-    """Deepgram closed the stream abnormally (e.g. 1008 or 1011)."""
+    """Deepgram closed the stream abnormally (e.g. 1008 or 1011), or after a fatal Error."""
 
-    def __init__(self, code: int | None, reason: str, *, request_id: str | None = None) -> None:
-        """Keep the close code and Deepgram's reason text."""
-        super().__init__(
-            f"Deepgram closed the stream with code {code}: {reason or 'no reason given'}",
-            request_id=request_id,
-        )
+    def __init__(
+        self,
+        code: int | None,
+        reason: str,
+        *,
+        request_id: str | None = None,
+        error_code: str | None = None,
+        error_description: str | None = None,
+    ) -> None:
+        """Keep the close code, Deepgram's reason text, and the Error message before it."""
+        close = f"code {code}: {reason or 'no reason given'}"
+        message = f"Deepgram closed the stream with {close}"
+        if error_code or error_description:
+            said = ": ".join(part for part in (error_code, error_description) if part)
+            message = f"Deepgram ended the stream with the Error {said} (close {close})"
+        super().__init__(message, request_id=request_id)
         self.code = code
         self.reason = reason
+        self.error_code = error_code
+        self.error_description = error_description
 
 
 def error_for_status(

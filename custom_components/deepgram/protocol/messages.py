@@ -17,11 +17,14 @@ LOGGER = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Word:
-    """One recognised word with its time in the audio stream."""
+    """One recognised word with its time in the audio stream.
+
+    Flux's words carry no times, so `start` and `end` may be absent.
+    """
 
     word: str
-    start: float
-    end: float
+    start: float | None
+    end: float | None
     confidence: float
     punctuated_word: str | None = None
 
@@ -86,15 +89,24 @@ class TurnInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Connected:
+    """Flux accepted the stream; the one message before any turn that names the request."""
+
+    request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorMessage:
-    """Deepgram refused a message but kept the stream open."""
+    """Deepgram's Error: a refused message on /v1/listen, the fatal end of a Flux stream."""
 
     variant: str
     description: str
     code: str
 
 
-type ServerMessage = Results | Metadata | UtteranceEnd | SpeechStarted | TurnInfo | ErrorMessage
+type ServerMessage = (
+    Results | Metadata | UtteranceEnd | SpeechStarted | Connected | TurnInfo | ErrorMessage
+)
 
 
 def _string(data: dict[str, Any], key: str, default: str = "") -> str:
@@ -111,6 +123,13 @@ def _number(data: dict[str, Any], key: str) -> float:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0.0
+    return float(value)
+
+
+def _optional_number(data: dict[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
     return float(value)
 
 
@@ -135,8 +154,8 @@ def _word(data: Any) -> Word | None:
         return None
     return Word(
         word=data["word"],
-        start=_number(data, "start"),
-        end=_number(data, "end"),
+        start=_optional_number(data, "start"),
+        end=_optional_number(data, "end"),
         confidence=_number(data, "confidence"),
         punctuated_word=_optional_string(data, "punctuated_word"),
     )
@@ -186,6 +205,10 @@ def _speech_started(data: dict[str, Any]) -> SpeechStarted:
     return SpeechStarted(_number(data, "timestamp"), _ints(data, "channel"))
 
 
+def _connected(data: dict[str, Any]) -> Connected:
+    return Connected(_optional_string(data, "request_id"))
+
+
 def _turn_info(data: dict[str, Any]) -> TurnInfo:
     turn_index = data.get("turn_index")
     return TurnInfo(
@@ -212,6 +235,7 @@ _PARSERS: dict[str, Callable[[dict[str, Any]], ServerMessage]] = {
     "Metadata": _metadata,
     "UtteranceEnd": _utterance_end,
     "SpeechStarted": _speech_started,
+    "Connected": _connected,
     "TurnInfo": _turn_info,
     "Error": _error,
 }
