@@ -336,7 +336,7 @@ async def _body_text(request: web.Request) -> str:
     content_type = request.content_type
     if content_type not in {"application/json", "text/plain"}:
         raise SpeakError(415)
-    body = await request.content.read(MAX_BODY_BYTES + 1)
+    body = await request.read()
     if len(body) > MAX_BODY_BYTES:
         raise SpeakError(413)
     try:
