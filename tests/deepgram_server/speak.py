@@ -572,7 +572,8 @@ class SpeakStream:
             LOGGER.exception("Speaking failed")
             self._close_soon(1011, close_reason("NET-0000"))
             return
-        await _sleep_until(answer.requested + self._first_byte_delay)
+        if audio:  # Nothing to say is answered at once.
+            await _sleep_until(answer.requested + self._first_byte_delay)
         rate = params.audio.sample_rate * params.audio.bytes_per_sample
         frame = max(rate * self._frame_ms // 1000 // params.audio.bytes_per_sample, 1)
         frame *= params.audio.bytes_per_sample
