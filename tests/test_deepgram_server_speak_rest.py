@@ -173,8 +173,9 @@ async def test_synthesis_does_not_block_the_server(
     text = f"A long answer, never spoken before {time.time_ns()}, " * 20
     speaking = asyncio.create_task(post(http, server, text=text))
     async with asyncio.timeout(5):
-        while not server.speak.posts or not server.speak.posts[0].texts:
-            await asyncio.sleep(0.005)  # Until the server has the text and is speaking it.
+        # Until the server has the text and is speaking it; it signals nothing for that.
+        while not server.speak.posts or not server.speak.posts[0].texts:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
     started = time.monotonic()
     async with http.get(f"{server.url}/v1/models") as listed:
         assert listed.status == 200
