@@ -21,7 +21,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         description=(
             "A local Deepgram live speech-to-text server that transcribes by a script: "
             "Nova on /v1/listen (Results, Metadata) and Flux on /v2/listen (Connected, "
-            "TurnInfo turns, Configure, ForceEndTurn)."
+            "TurnInfo turns, Configure, ForceEndTurn); it also speaks with espeak-ng on "
+            "/v1/speak (REST and websocket)."
         ),
     )
     parser.add_argument("--host", default=HOST, help="address to bind (default: %(default)s)")
@@ -93,6 +94,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="Home Assistant configuration directory whose area and entity names "
         "--recognise expects when a request sends no key terms",
     )
+    parser.add_argument(
+        "--speak-first-byte-delay",
+        type=float,
+        default=0.05,
+        metavar="SECONDS",
+        help="least time from a /v1/speak Flush (or request) to its first audio (default: 0.05)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log at debug level")
     return parser.parse_args(argv)
 
@@ -114,6 +122,7 @@ async def _serve(args: argparse.Namespace) -> None:
         server.home_names = lambda: names_in_config(config_dir) or DEMO_NAMES
     server.utterances.extend(args.utterance)
     server.finalize_delay = args.finalize_delay
+    server.speak.first_byte_delay = args.speak_first_byte_delay
     if args.prerecorded_delay_per_second is not None:
         server.prerecorded_delay_per_second = args.prerecorded_delay_per_second
     if args.scripts_by_key is not None:

@@ -41,6 +41,7 @@ from .flux import (
 from .grammar import DEMO_NAMES, query_names
 from .hearing import FINAL_EVERY_SECONDS, Hearing
 from .recogniser import SpeechRecogniser
+from .speak import SpeakService
 from .transcriber import (
     AudioMeter,
     Event,
@@ -50,6 +51,7 @@ from .transcriber import (
     TranscriberConfig,
     UtteranceEnd,
 )
+from .voices import LANGUAGE_NAMES, model_by_uuid, tts_models
 
 LOGGER = logging.getLogger(__name__)
 
@@ -923,6 +925,8 @@ class DeepgramTestServer:
         self._runner: web.AppRunner | None = None
         self._live: set[_StreamSession] = set()
         self._stopping = asyncio.Event()
+        self.speak = SpeakService(self, self._request_id)
+        """`/v1/speak`: its recorded requests and streams, and its own fault switches."""
 
     @property
     def url(self) -> str:
@@ -957,6 +961,8 @@ class DeepgramTestServer:
         app.router.add_get("/v1/projects", self._projects)
         app.router.add_get("/v1/status", self._status)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/v1/models/{model_uuid}", self._model)
+        self.speak.add_routes(app)
         app.router.add_post("/v1/auth/grant", self._grant)
         self._stopping.clear()
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -977,7 +983,9 @@ class DeepgramTestServer:
         if runner is None:
             return
         self._stopping.set()
-        await asyncio.gather(*(session.shutdown() for session in list(self._live)))
+        await asyncio.gather(
+            *(session.shutdown() for session in list(self._live)), self.speak.stop()
+        )
         await runner.cleanup()
 
     async def __aenter__(self) -> Self:
@@ -1154,6 +1162,23 @@ class DeepgramTestServer:
 
     async def _models(self, _: web.Request) -> web.StreamResponse:
         """`GET /v1/models`, which needs no key."""
+        return web.json_response(
+            {"stt": self._stt_models(), "tts": tts_models(), "languages": LANGUAGE_NAMES}
+        )
+
+    async def _model(self, request: web.Request) -> web.StreamResponse:
+        """`GET /v1/models/{uuid}`: one model's entry."""
+        model_uuid = request.match_info["model_uuid"]
+        entry = model_by_uuid(model_uuid) or next(
+            (model for model in self._stt_models() if model["uuid"] == model_uuid), None
+        )
+        if entry is None:
+            refusal = DeepgramHTTPError(404, "Model not found.", "NOT_FOUND")
+            return refusal.response(self._request_id(request))
+        return web.json_response(entry)
+
+    @staticmethod
+    def _stt_models() -> list[dict[str, Any]]:
         stt = []
         for name, model in SPEECH_MODELS.items():
             info = ModelInfo.of(name)
@@ -1170,7 +1195,7 @@ class DeepgramTestServer:
                     "formatted_output": True,
                 }
             )
-        return web.json_response({"stt": stt, "tts": []})
+        return stt
 
     async def _grant(self, request: web.Request) -> web.StreamResponse:
         """`POST /v1/auth/grant`: a short-lived token to use as `Bearer`."""
