@@ -172,7 +172,7 @@ class LocalDeepgram:
         self.process = ManagedProcess(
             "The local Deepgram server", argv, log_path=self.log_path, env=_environment()
         )
-        pattern = re.compile(r"Local Deepgram server on (http://\S+)")
+        pattern = re.compile(r"Local Deepgram server on (http://[^\s,]+)")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.process.check_running()
