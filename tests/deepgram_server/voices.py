@@ -24,7 +24,7 @@ _KNOWN_UUIDS: Final = {
 }
 
 # One voice a line: architecture, language, name, gender (f/m), age (YA/A/M), region
-# tag, accent (may hold spaces). Aura-2 first, in Deepgram's order, then Aura-1.
+# tag, accent (may hold spaces); `/v1/models` lists them in this order.
 _CATALOGUE: Final = """
 aura-2 en amalthea  f YA PH  Filipino
 aura-2 en andromeda f A  US  American
