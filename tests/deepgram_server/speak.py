@@ -29,6 +29,7 @@ from typing import Any, Final, Protocol
 from aiohttp import WSMsgType, web
 from multidict import CIMultiDict
 
+from .handshake import CLOSE_TIMEOUT, hang, key_accepted, request_credential, websocket_response
 from .speak_params import (
     MAX_BODY_BYTES,
     MAX_CHARACTERS,
@@ -60,8 +61,6 @@ EXCESSIVE_FLUSH: Final = {
     "warn_code": "EXCESSIVE_FLUSH",
     "warn_msg": "Rate limit exceeded for flushes. Please try again later.",
 }
-_CLOSE_TIMEOUT: Final = 2.0
-_SCHEMES: Final = frozenset({"token", "bearer"})
 _REST_CHUNK: Final = 8192
 
 
@@ -215,22 +214,12 @@ class SpeakService:
 
     def _authorize(self, request: web.Request) -> str | None:
         """Check the key as the listen endpoints do; return the subprotocol that carried it."""
-        host = self._host
-        scheme, _, key = request.headers.get("Authorization", "").strip().partition(" ")
-        protocol = None
-        if scheme.lower() not in _SCHEMES or not key.strip():
-            offered = request.headers.get("Sec-WebSocket-Protocol", "").split(",")
-            scheme, key = ([*offered, ""])[:2]
-            protocol = scheme.strip()
-        scheme, key = scheme.strip().lower(), key.strip()
-        if scheme not in _SCHEMES or not key:
-            protocol = None
-            if not host.self_hosted:
-                raise SpeakError(401)
-        known = host.api_keys is None or key in host.api_keys
-        if host.self_hosted or known or (scheme == "bearer" and key in host.grants):
-            return protocol
-        raise SpeakError(401)
+        credential = request_credential(request)
+        if not self._host.self_hosted and (
+            credential is None or not key_accepted(self._host, credential)
+        ):
+            raise SpeakError(401)
+        return None if credential is None else credential.subprotocol
 
     def _check(self, request: web.Request, *, websocket: bool) -> tuple[SpeakParams, str | None]:
         """Apply the forced refusal, the query, the key, then the combinations."""
@@ -239,13 +228,6 @@ class SpeakService:
         query = parse_speak_query(request.query, websocket=websocket)
         protocol = self._authorize(request)
         return validate_speak_query(query), protocol
-
-    async def _hang(self, request: web.Request) -> web.StreamResponse:
-        """Never answer; drop the connection when the server stops."""
-        await self._stopping.wait()
-        if request.transport is not None:
-            request.transport.close()
-        raise asyncio.CancelledError
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         """`POST /v1/speak`: the whole text spoken in one streamed body."""
@@ -259,7 +241,7 @@ class SpeakService:
             record.status = err.status
             return err.response(record.request_id)
         if self.silent:
-            return await self._hang(request)
+            return await hang(request, self._stopping)
         deadline = record.started + self.first_byte_delay
         try:
             audio = await self.synthesizer.audio(text, params.voice, params.audio, params.speed)
@@ -306,13 +288,7 @@ class SpeakService:
             record.closed.set()
             self.rejected.append(record)
             return err.response(record.request_id, upgrade=True)
-        ws = web.WebSocketResponse(
-            protocols=() if protocol is None else (protocol,),
-            autoping=False,
-            timeout=_CLOSE_TIMEOUT,
-            max_msg_size=0,
-            compress=False,
-        )
+        ws = websocket_response(protocol)
         if not ws.can_prepare(request).ok:
             record.status = 400
             record.closed.set()
@@ -457,7 +433,7 @@ class SpeakStream:
         """Close because the server stops; wait until the handler ends."""
         await self._close(1001, "The local Deepgram server is stopping.")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.record.closed.wait(), _CLOSE_TIMEOUT + 1)
+            await asyncio.wait_for(self.record.closed.wait(), CLOSE_TIMEOUT + 1)
 
     async def _read(self) -> None:
         while not self._ws.closed:
