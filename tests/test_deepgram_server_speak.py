@@ -3,62 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 import itertools
 import json
 import math
 import struct
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 import aiohttp
 from aiohttp import WSMsgType
 import pytest
 
+from . import server_testing
 from .deepgram_server import DeepgramTestServer
 from .deepgram_server.speak import close_reason
 from .deepgram_server.synthesis import AudioFormat
 from .deepgram_server.voices import VOICES
+from .server_testing import SENTENCE, SPEAK_KEY, Refusal
 
-KEY = "speak-key"
-SENTENCE = "The quick brown fox jumps over the lazy dog."
-
-
-class Refusal(NamedTuple):
-    """An HTTP refusal: status, `err_code` and `err_msg`."""
-
-    status: int
-    err_code: str
-    err_msg: str
-
-
+KEY = SPEAK_KEY
 PCM16K = {"model": "aura-2-thalia-en", "encoding": "linear16", "sample_rate": "16000"}
 
 
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> None:
-    """Run without Home Assistant: these tests need only the server."""
-    return
-
-
-@pytest.fixture
-async def server(socket_enabled: None) -> AsyncIterator[DeepgramTestServer]:
-    """A server that knows one key and answers Flush without delay."""
-    async with DeepgramTestServer(api_keys={KEY}) as running:
-        running.speak.first_byte_delay = 0.0
-        yield running
-
-
-@pytest.fixture
-async def http(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain aiohttp session."""
-    async with aiohttp.ClientSession() as session:
-        yield session
+auto_enable_custom_integrations = server_testing.without_home_assistant
+server = server_testing.speak_server
+http = server_testing.http
 
 
 def auth(key: str = KEY) -> dict[str, str]:
-    return {"Authorization": f"Token {key}"}
+    return server_testing.token(key)
 
 
 async def connect(
