@@ -46,6 +46,17 @@ async def speak_server(socket_enabled: None) -> AsyncIterator[DeepgramTestServer
         yield running
 
 
-def token(key: str) -> dict[str, str]:
+def auth(key: str = SPEAK_KEY) -> dict[str, str]:
     """Return the `Authorization` header of a key."""
     return {"Authorization": f"Token {key}"}
+
+
+def bad_query(problem: str) -> Refusal:
+    """Return `/v1/speak`'s refusal of a query it cannot deserialize."""
+    message = f"Failed to deserialize query parameters: {problem}"
+    return Refusal(400, "INVALID_QUERY_PARAMETER", message)
+
+
+def bad_format(problem: str) -> Refusal:
+    """Return `/v1/speak`'s refusal of an audio format it does not offer."""
+    return Refusal(400, "INVALID_QUERY_PARAMETER", f"Unsupported audio format: {problem}")

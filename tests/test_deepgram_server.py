@@ -52,7 +52,7 @@ http = server_testing.http
 
 
 def auth(key: str = KEY) -> dict[str, str]:
-    return server_testing.token(key)
+    return server_testing.auth(key)
 
 
 async def connect(
