@@ -222,24 +222,12 @@ def _sample_rate(encoding: str, sample_rate: int | None) -> int:
             msg = f"`sample_rate` is not applicable when `encoding={encoding}`"
             raise _format_error(msg)
         return _FIXED_RATES[encoding]
-    if sample_rate is None:
-        return choices[0]
-    if sample_rate not in choices:
-        listed = ", ".join(str(rate) for rate in sorted(choices))
-        msg = f"`sample_rate` must be {listed} when `encoding={encoding}`"
-        raise _format_error(msg)
-    return sample_rate
+    return _choice("sample_rate", sample_rate, choices, encoding)
 
 
 def _bit_rate(encoding: str, bit_rate: int | None) -> int | None:
     if (choices := _BIT_RATE_CHOICES.get(encoding)) is not None:
-        if bit_rate is None:
-            return choices[0]
-        if bit_rate not in choices:
-            listed = ", ".join(str(rate) for rate in sorted(choices))
-            msg = f"`bit_rate` must be {listed} when `encoding={encoding}`"
-            raise _format_error(msg)
-        return bit_rate
+        return _choice("bit_rate", bit_rate, choices, encoding)
     if (bounds := _BIT_RATE_RANGES.get(encoding)) is not None:
         default, low, high = bounds
         if bit_rate is None:
@@ -252,3 +240,14 @@ def _bit_rate(encoding: str, bit_rate: int | None) -> int | None:
         msg = f"`bit_rate` is not applicable when `encoding={encoding}`"
         raise _format_error(msg)
     return None
+
+
+def _choice(key: str, value: int | None, choices: tuple[int, ...], encoding: str) -> int:
+    """Return `value`, or the first choice when it is None; refuse any other."""
+    if value is None:
+        return choices[0]
+    if value not in choices:
+        listed = ", ".join(str(choice) for choice in sorted(choices))
+        msg = f"`{key}` must be {listed} when `encoding={encoding}`"
+        raise _format_error(msg)
+    return value
