@@ -24,6 +24,7 @@ from multidict import CIMultiDict
 from custom_components.deepgram.protocol.models import SPEECH_MODELS
 
 from .flux import FluxParameterError, parse_flux_query
+from .flux_session import FLUX_IDLE_REASON, FluxSession
 from .grammar import DEMO_NAMES
 from .handshake import Credential, hang, key_accepted, request_credential, websocket_response
 from .listen_messages import ModelInfo, metadata_message, results_message
@@ -32,9 +33,7 @@ from .recogniser import SpeechRecogniser
 from .refusals import DeepgramHTTPError, FluxHTTPError
 from .sessions import (
     DROP_CONNECTION,
-    FLUX_IDLE_REASON,
     NET0001_REASON,
-    FluxSession,
     LiveSession,
     RecordedSession,
     StreamSession,
