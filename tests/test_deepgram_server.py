@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import WSMsgType
 import pytest
 
+from . import server_testing
 from .deepgram_server import (
     NET0001_REASON,
     DeepgramTestServer,
@@ -35,10 +36,7 @@ CHUNK = chunk_bytes(16000, 1)
 type Params = dict[str, str] | list[tuple[str, str]]
 
 
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> None:
-    """Run without Home Assistant: these tests need only the server."""
-    return
+auto_enable_custom_integrations = server_testing.without_home_assistant
 
 
 @pytest.fixture
@@ -50,15 +48,11 @@ async def server(socket_enabled: None) -> AsyncIterator[DeepgramTestServer]:
     await dg.stop()
 
 
-@pytest.fixture
-async def http(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain aiohttp session."""
-    async with aiohttp.ClientSession() as session:
-        yield session
+http = server_testing.http
 
 
 def auth(key: str = KEY) -> dict[str, str]:
-    return {"Authorization": f"Token {key}"}
+    return server_testing.auth(key)
 
 
 async def connect(

@@ -12,6 +12,7 @@ import pytest
 
 from tools import speak, transcribe
 
+from . import server_testing
 from .deepgram_server import DeepgramTestServer
 from .deepgram_server.speak import close_reason
 
@@ -27,10 +28,7 @@ class Refusal(NamedTuple):
     message: str
 
 
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> None:
-    """Run without Home Assistant: these tests need only the server."""
-    return
+auto_enable_custom_integrations = server_testing.without_home_assistant
 
 
 @pytest.fixture

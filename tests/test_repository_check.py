@@ -253,6 +253,12 @@ def _set(*keys: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
+def _describe_server(text: str) -> Callable[[dict[str, Any]], None]:
+    """Set the description of the advanced section's server field."""
+    path = ("config", "step", "user", "sections", "advanced", "data_description", "server")
+    return _set(*path, value=text)
+
+
 CASES: list[tuple[Callable[[Path], Any], str, str]] = [
     # hacs.json
     (lambda repo: (repo / "hacs.json").unlink(), "hacs-json", "hacs.json: is missing"),
@@ -508,17 +514,7 @@ CASES: list[tuple[Callable[[Path], Any], str, str]] = [
     ),
     (
         lambda repo: _edit_translations(
-            repo,
-            _set(
-                "config",
-                "step",
-                "user",
-                "sections",
-                "advanced",
-                "data_description",
-                "server",
-                value="For example https://api.example.com.",
-            ),
+            repo, _describe_server("For example https://api.example.com.")
         ),
         "translations-values",
         "server contains a URL (https://api.example.com)",
@@ -900,17 +896,7 @@ ACCEPTED: list[tuple[str, Callable[[Path], Any]]] = [
     (
         "an address without a top-level domain is no URL to hassfest",
         lambda repo: _edit_translations(
-            repo,
-            _set(
-                "config",
-                "step",
-                "user",
-                "sections",
-                "advanced",
-                "data_description",
-                "server",
-                value="Your own server, e.g. on port 8080 of 192.168.1.20.",
-            ),
+            repo, _describe_server("Your own server, e.g. on port 8080 of 192.168.1.20.")
         ),
     ),
     (

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 import json
@@ -336,22 +336,23 @@ def check_manifest_json(repo: Repository) -> Iterator[str | tuple[str, str]]:
 
 def check_manifest_required(repo: Repository) -> Iterator[str | tuple[str, str]]:
     """Check for the keys hassfest requires of a custom integration."""
-    manifest = repo.manifest
-    if manifest is None:
-        return
-    for key in MANIFEST_REQUIRED:
-        if key not in manifest:
-            yield _manifest_path(repo), f'"{key}" is required'
+    yield from _missing_manifest_keys(repo, MANIFEST_REQUIRED, "is required")
 
 
 def check_hacs_manifest(repo: Repository) -> Iterator[str | tuple[str, str]]:
     """Check for the keys the HACS action requires on top of hassfest's."""
+    yield from _missing_manifest_keys(repo, HACS_MANIFEST_REQUIRED, "is required by HACS")
+
+
+def _missing_manifest_keys(
+    repo: Repository, keys: Iterable[str], problem: str
+) -> Iterator[tuple[str, str]]:
     manifest = repo.manifest
     if manifest is None:
         return
-    for key in HACS_MANIFEST_REQUIRED:
+    for key in keys:
         if key not in manifest:
-            yield _manifest_path(repo), f'"{key}" is required by HACS'
+            yield _manifest_path(repo), f'"{key}" {problem}'
 
 
 def check_manifest_keys(repo: Repository) -> Iterator[str | tuple[str, str]]:

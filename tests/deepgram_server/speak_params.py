@@ -7,6 +7,7 @@ after it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Final
@@ -14,6 +15,7 @@ from typing import Final
 from aiohttp import web
 from multidict import MultiMapping
 
+from .refusals import COMMON_ERRORS, DeepgramHTTPError, phrase
 from .synthesis import AudioFormat
 from .voices import DEFAULT_VOICE, VOICES, Voice
 
@@ -53,17 +55,8 @@ _BIT_RATE_CHOICES: Final = {"mp3": (48000, 32000)}
 _BIT_RATE_RANGES: Final = {"opus": (12000, 4000, 650000), "aac": (48000, 4000, 192000)}
 
 # status -> (err_code, err_msg) for TTS (the TTS section of Deepgram's error docs).
-_ERRORS: Final[dict[int, tuple[str, str]]] = {
-    400: ("Bad Request", "Bad Request: the request was invalid."),
-    401: ("INVALID_AUTH", "Invalid credentials."),
-    402: (
-        "ASR_PAYMENT_REQUIRED",
-        (
-            "Project does not have enough credits for an ASR request and does not have an "
-            "overage agreement."
-        ),
-    ),
-    403: ("INSUFFICIENT_PERMISSIONS", "Project does not have access to the requested model."),
+_ERRORS: Final[Mapping[int, tuple[str, str]]] = {
+    **COMMON_ERRORS,
     413: ("PAYLOAD_TOO_LARGE", "Payload size exceeds limit of 2 MB."),
     415: (
         "UNSUPPORTED_MEDIA_TYPE",
@@ -79,18 +72,15 @@ _ERRORS: Final[dict[int, tuple[str, str]]] = {
 }
 
 
-class SpeakError(Exception):
+class SpeakError(DeepgramHTTPError):
     """A `/v1/speak` refusal in Deepgram's legacy shape `{err_code, err_msg, request_id}`."""
 
-    def __init__(
-        self, status: int, err_msg: str | None = None, err_code: str | None = None
-    ) -> None:
-        """Fill in Deepgram's usual code and message for the status."""
-        default_code, default_msg = _ERRORS.get(status, (_phrase(status), _phrase(status)))
-        self.status = status
-        self.err_code = err_code or default_code
-        self.err_msg = err_msg or default_msg
-        super().__init__(f"{status} {self.err_code}: {self.err_msg}")
+    errors = _ERRORS
+
+    @staticmethod
+    def unlisted(status: int) -> tuple[str, str]:
+        """Return the status's phrase as both code and message."""
+        return phrase(status), phrase(status)
 
     def response(self, request_id: str, *, upgrade: bool = False) -> web.Response:
         """Return the HTTP answer; a refused upgrade repeats the message in `dg-error`."""
@@ -99,13 +89,6 @@ class SpeakError(Exception):
         body = {code_key: self.err_code, "err_msg": self.err_msg, "request_id": request_id}
         headers = {"dg-error": self.err_msg} if upgrade else {}
         return web.json_response(body, status=self.status, headers=headers)
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return f"HTTP {status}"
 
 
 def _query_error(problem: str) -> SpeakError:
@@ -239,24 +222,12 @@ def _sample_rate(encoding: str, sample_rate: int | None) -> int:
             msg = f"`sample_rate` is not applicable when `encoding={encoding}`"
             raise _format_error(msg)
         return _FIXED_RATES[encoding]
-    if sample_rate is None:
-        return choices[0]
-    if sample_rate not in choices:
-        listed = ", ".join(str(rate) for rate in sorted(choices))
-        msg = f"`sample_rate` must be {listed} when `encoding={encoding}`"
-        raise _format_error(msg)
-    return sample_rate
+    return _choice("sample_rate", sample_rate, choices, encoding)
 
 
 def _bit_rate(encoding: str, bit_rate: int | None) -> int | None:
     if (choices := _BIT_RATE_CHOICES.get(encoding)) is not None:
-        if bit_rate is None:
-            return choices[0]
-        if bit_rate not in choices:
-            listed = ", ".join(str(rate) for rate in sorted(choices))
-            msg = f"`bit_rate` must be {listed} when `encoding={encoding}`"
-            raise _format_error(msg)
-        return bit_rate
+        return _choice("bit_rate", bit_rate, choices, encoding)
     if (bounds := _BIT_RATE_RANGES.get(encoding)) is not None:
         default, low, high = bounds
         if bit_rate is None:
@@ -269,3 +240,14 @@ def _bit_rate(encoding: str, bit_rate: int | None) -> int | None:
         msg = f"`bit_rate` is not applicable when `encoding={encoding}`"
         raise _format_error(msg)
     return None
+
+
+def _choice(key: str, value: int | None, choices: tuple[int, ...], encoding: str) -> int:
+    """Return `value`, or the first choice when it is None; refuse any other."""
+    if value is None:
+        return choices[0]
+    if value not in choices:
+        listed = ", ".join(str(choice) for choice in sorted(choices))
+        msg = f"`{key}` must be {listed} when `encoding={encoding}`"
+        raise _format_error(msg)
+    return value

@@ -23,129 +23,113 @@ _KNOWN_UUIDS: Final = {
     "aura-2-zeus-en": "2baf189d-91ac-481d-b6d1-750888667b31",
 }
 
-# (name, gender f/m, age YA/A/M, region tag, accent); region "" means the bare language.
-_AURA_2: Final[dict[str, tuple[tuple[str, str, str, str, str], ...]]] = {
-    "en": (
-        ("amalthea", "f", "YA", "PH", "Filipino"),
-        ("andromeda", "f", "A", "US", "American"),
-        ("apollo", "m", "A", "US", "American"),
-        ("arcas", "m", "A", "US", "American"),
-        ("aries", "m", "A", "US", "American"),
-        ("asteria", "f", "A", "US", "American"),
-        ("athena", "f", "M", "US", "American"),
-        ("atlas", "m", "M", "US", "American"),
-        ("aurora", "f", "A", "US", "American"),
-        ("callista", "f", "A", "US", "American"),
-        ("cora", "f", "A", "US", "American"),
-        ("cordelia", "f", "YA", "US", "American"),
-        ("delia", "f", "YA", "US", "American"),
-        ("draco", "m", "A", "GB", "British"),
-        ("electra", "f", "A", "US", "American"),
-        ("harmonia", "f", "A", "US", "American"),
-        ("helena", "f", "A", "US", "American"),
-        ("hera", "f", "A", "US", "American"),
-        ("hermes", "m", "A", "US", "American"),
-        ("hyperion", "m", "A", "AU", "Australian"),
-        ("iris", "f", "YA", "US", "American"),
-        ("janus", "f", "A", "US", "American"),
-        ("juno", "f", "A", "US", "American"),
-        ("jupiter", "m", "A", "US", "American"),
-        ("luna", "f", "YA", "US", "American"),
-        ("mars", "m", "A", "US", "American"),
-        ("minerva", "f", "A", "US", "American"),
-        ("neptune", "m", "A", "US", "American"),
-        ("odysseus", "m", "A", "US", "American"),
-        ("ophelia", "f", "A", "US", "American"),
-        ("orion", "m", "A", "US", "American"),
-        ("orpheus", "m", "A", "US", "American"),
-        ("pandora", "f", "A", "GB", "British"),
-        ("phoebe", "f", "A", "US", "American"),
-        ("pluto", "m", "A", "US", "American"),
-        ("saturn", "m", "A", "US", "American"),
-        ("selene", "f", "A", "US", "American"),
-        ("thalia", "f", "A", "US", "American"),
-        ("theia", "f", "A", "AU", "American"),
-        ("vesta", "f", "A", "US", "American"),
-        ("zeus", "m", "A", "US", "American"),
-    ),
-    "es": (
-        ("agustina", "f", "A", "ES", "Peninsular"),
-        ("alvaro", "m", "A", "ES", "Peninsular"),
-        ("antonia", "f", "A", "AR", "Argentine"),
-        ("aquila", "m", "A", "419", "Latin American"),
-        ("carina", "f", "A", "ES", "Peninsular"),
-        ("celeste", "f", "YA", "CO", "Colombian"),
-        ("diana", "f", "A", "ES", "Peninsular"),
-        ("estrella", "f", "M", "MX", "Mexican"),
-        ("gloria", "f", "A", "CO", "Colombian"),
-        ("javier", "m", "A", "MX", "Latin American"),
-        ("luciano", "m", "A", "MX", "Mexican"),
-        ("nestor", "m", "A", "ES", "Peninsular"),
-        ("olivia", "f", "A", "MX", "Mexican"),
-        ("selena", "f", "YA", "419", "Latin American"),
-        ("silvia", "f", "A", "ES", "Peninsular"),
-        ("sirio", "m", "A", "MX", "Mexican"),
-        ("valerio", "m", "A", "MX", "Mexican"),
-    ),
-    "de": (
-        ("aurelia", "f", "A", "DE", "German"),
-        ("elara", "f", "A", "DE", "German"),
-        ("fabian", "m", "A", "DE", "German"),
-        ("julius", "m", "A", "DE", "German"),
-        ("kara", "f", "A", "DE", "German"),
-        ("lara", "f", "YA", "DE", "German"),
-        ("viktoria", "f", "A", "DE", "German"),
-    ),
-    "nl": (
-        ("beatrix", "f", "A", "NL", "Dutch"),
-        ("cornelia", "f", "A", "NL", "Dutch"),
-        ("daphne", "f", "A", "NL", "Dutch"),
-        ("hestia", "f", "A", "NL", "Dutch"),
-        ("lars", "m", "A", "NL", "Dutch"),
-        ("leda", "f", "A", "NL", "Dutch"),
-        ("rhea", "f", "A", "NL", "Dutch"),
-        ("roman", "m", "A", "NL", "Dutch"),
-        ("sander", "m", "A", "NL", "Dutch"),
-    ),
-    "fr": (
-        ("agathe", "f", "A", "FR", "French"),
-        ("hector", "m", "A", "FR", "French"),
-    ),
-    "it": (
-        ("cesare", "m", "A", "IT", "Italian"),
-        ("cinzia", "f", "A", "IT", "Italian"),
-        ("demetra", "f", "A", "IT", "Italian"),
-        ("dionisio", "m", "A", "IT", "Italian"),
-        ("elio", "m", "A", "IT", "Italian"),
-        ("flavio", "m", "A", "IT", "Italian"),
-        ("livia", "f", "A", "IT", "Italian"),
-        ("maia", "f", "A", "IT", "Italian"),
-        ("melia", "f", "A", "IT", "Italian"),
-        ("perseo", "m", "A", "IT", "Italian"),
-    ),
-    "ja": (
-        ("ama", "f", "A", "JP", "Japanese"),
-        ("ebisu", "m", "A", "JP", "Japanese"),
-        ("fujin", "m", "A", "JP", "Japanese"),
-        ("izanami", "f", "A", "JP", "Japanese"),
-        ("uzume", "f", "A", "JP", "Japanese"),
-    ),
-}
-
-_AURA_1: Final = (
-    ("asteria", "f", "A", "US", "American"),
-    ("luna", "f", "YA", "US", "American"),
-    ("stella", "f", "A", "US", "American"),
-    ("athena", "f", "M", "GB", "British"),
-    ("hera", "f", "A", "US", "American"),
-    ("orion", "m", "A", "US", "American"),
-    ("arcas", "m", "A", "US", "American"),
-    ("perseus", "m", "A", "US", "American"),
-    ("angus", "m", "A", "IE", "Irish"),
-    ("orpheus", "m", "A", "US", "American"),
-    ("helios", "m", "A", "GB", "British"),
-    ("zeus", "m", "A", "US", "American"),
-)
+# One voice a line: architecture, language, name, gender (f/m), age (YA/A/M), region
+# tag, accent (may hold spaces); `/v1/models` lists them in this order.
+_CATALOGUE: Final = """
+aura-2 en amalthea  f YA PH  Filipino
+aura-2 en andromeda f A  US  American
+aura-2 en apollo    m A  US  American
+aura-2 en arcas     m A  US  American
+aura-2 en aries     m A  US  American
+aura-2 en asteria   f A  US  American
+aura-2 en athena    f M  US  American
+aura-2 en atlas     m M  US  American
+aura-2 en aurora    f A  US  American
+aura-2 en callista  f A  US  American
+aura-2 en cora      f A  US  American
+aura-2 en cordelia  f YA US  American
+aura-2 en delia     f YA US  American
+aura-2 en draco     m A  GB  British
+aura-2 en electra   f A  US  American
+aura-2 en harmonia  f A  US  American
+aura-2 en helena    f A  US  American
+aura-2 en hera      f A  US  American
+aura-2 en hermes    m A  US  American
+aura-2 en hyperion  m A  AU  Australian
+aura-2 en iris      f YA US  American
+aura-2 en janus     f A  US  American
+aura-2 en juno      f A  US  American
+aura-2 en jupiter   m A  US  American
+aura-2 en luna      f YA US  American
+aura-2 en mars      m A  US  American
+aura-2 en minerva   f A  US  American
+aura-2 en neptune   m A  US  American
+aura-2 en odysseus  m A  US  American
+aura-2 en ophelia   f A  US  American
+aura-2 en orion     m A  US  American
+aura-2 en orpheus   m A  US  American
+aura-2 en pandora   f A  GB  British
+aura-2 en phoebe    f A  US  American
+aura-2 en pluto     m A  US  American
+aura-2 en saturn    m A  US  American
+aura-2 en selene    f A  US  American
+aura-2 en thalia    f A  US  American
+aura-2 en theia     f A  AU  American
+aura-2 en vesta     f A  US  American
+aura-2 en zeus      m A  US  American
+aura-2 es agustina  f A  ES  Peninsular
+aura-2 es alvaro    m A  ES  Peninsular
+aura-2 es antonia   f A  AR  Argentine
+aura-2 es aquila    m A  419 Latin American
+aura-2 es carina    f A  ES  Peninsular
+aura-2 es celeste   f YA CO  Colombian
+aura-2 es diana     f A  ES  Peninsular
+aura-2 es estrella  f M  MX  Mexican
+aura-2 es gloria    f A  CO  Colombian
+aura-2 es javier    m A  MX  Latin American
+aura-2 es luciano   m A  MX  Mexican
+aura-2 es nestor    m A  ES  Peninsular
+aura-2 es olivia    f A  MX  Mexican
+aura-2 es selena    f YA 419 Latin American
+aura-2 es silvia    f A  ES  Peninsular
+aura-2 es sirio     m A  MX  Mexican
+aura-2 es valerio   m A  MX  Mexican
+aura-2 de aurelia   f A  DE  German
+aura-2 de elara     f A  DE  German
+aura-2 de fabian    m A  DE  German
+aura-2 de julius    m A  DE  German
+aura-2 de kara      f A  DE  German
+aura-2 de lara      f YA DE  German
+aura-2 de viktoria  f A  DE  German
+aura-2 nl beatrix   f A  NL  Dutch
+aura-2 nl cornelia  f A  NL  Dutch
+aura-2 nl daphne    f A  NL  Dutch
+aura-2 nl hestia    f A  NL  Dutch
+aura-2 nl lars      m A  NL  Dutch
+aura-2 nl leda      f A  NL  Dutch
+aura-2 nl rhea      f A  NL  Dutch
+aura-2 nl roman     m A  NL  Dutch
+aura-2 nl sander    m A  NL  Dutch
+aura-2 fr agathe    f A  FR  French
+aura-2 fr hector    m A  FR  French
+aura-2 it cesare    m A  IT  Italian
+aura-2 it cinzia    f A  IT  Italian
+aura-2 it demetra   f A  IT  Italian
+aura-2 it dionisio  m A  IT  Italian
+aura-2 it elio      m A  IT  Italian
+aura-2 it flavio    m A  IT  Italian
+aura-2 it livia     f A  IT  Italian
+aura-2 it maia      f A  IT  Italian
+aura-2 it melia     f A  IT  Italian
+aura-2 it perseo    m A  IT  Italian
+aura-2 ja ama       f A  JP  Japanese
+aura-2 ja ebisu     m A  JP  Japanese
+aura-2 ja fujin     m A  JP  Japanese
+aura-2 ja izanami   f A  JP  Japanese
+aura-2 ja uzume     f A  JP  Japanese
+aura   en asteria   f A  US  American
+aura   en luna      f YA US  American
+aura   en stella    f A  US  American
+aura   en athena    f M  GB  British
+aura   en hera      f A  US  American
+aura   en orion     m A  US  American
+aura   en arcas     m A  US  American
+aura   en perseus   m A  US  American
+aura   en angus     m A  IE  Irish
+aura   en orpheus   m A  US  American
+aura   en helios    m A  GB  British
+aura   en zeus      m A  US  American
+"""
 
 LANGUAGE_NAMES: Final = {
     "de": "German",
@@ -252,15 +236,12 @@ class Voice:
 
 def _catalogue() -> dict[str, Voice]:
     voices = {}
-    for language, entries in _AURA_2.items():
-        for name, gender, age, region, accent in entries:
-            canonical = f"aura-2-{name}-{language}"
-            voices[canonical] = Voice(
-                canonical, name, "aura-2", language, region, accent, age, gender
-            )
-    for name, gender, age, region, accent in _AURA_1:
-        canonical = f"aura-{name}-en"
-        voices[canonical] = Voice(canonical, name, "aura", "en", region, accent, age, gender)
+    for line in _CATALOGUE.strip().splitlines():
+        architecture, language, name, gender, age, region, accent = line.split(maxsplit=6)
+        canonical = f"{architecture}-{name}-{language}"
+        voices[canonical] = Voice(
+            canonical, name, architecture, language, region, accent, age, gender
+        )
     return voices
 
 
