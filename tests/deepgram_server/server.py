@@ -38,6 +38,7 @@ from .flux import (
     parse_flux_query,
     turn_info_fields,
 )
+from .speak import SpeakService
 from .transcriber import (
     AudioMeter,
     Event,
@@ -47,6 +48,7 @@ from .transcriber import (
     TranscriberConfig,
     UtteranceEnd,
 )
+from .voices import LANGUAGE_NAMES, model_by_uuid, tts_models
 
 LOGGER = logging.getLogger(__name__)
 
@@ -875,6 +877,8 @@ class DeepgramTestServer:
         self._runner: web.AppRunner | None = None
         self._live: set[_StreamSession] = set()
         self._stopping = asyncio.Event()
+        self.speak = SpeakService(self, self._request_id)
+        """`/v1/speak`: its recorded requests and streams, and its own fault switches."""
 
     @property
     def url(self) -> str:
@@ -909,6 +913,8 @@ class DeepgramTestServer:
         app.router.add_get("/v1/projects", self._projects)
         app.router.add_get("/v1/status", self._status)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/v1/models/{model_uuid}", self._model)
+        self.speak.add_routes(app)
         app.router.add_post("/v1/auth/grant", self._grant)
         self._stopping.clear()
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -929,7 +935,9 @@ class DeepgramTestServer:
         if runner is None:
             return
         self._stopping.set()
-        await asyncio.gather(*(session.shutdown() for session in list(self._live)))
+        await asyncio.gather(
+            *(session.shutdown() for session in list(self._live)), self.speak.stop()
+        )
         await runner.cleanup()
 
     async def __aenter__(self) -> Self:
@@ -1105,6 +1113,23 @@ class DeepgramTestServer:
 
     async def _models(self, _: web.Request) -> web.StreamResponse:
         """`GET /v1/models`, which needs no key."""
+        return web.json_response(
+            {"stt": self._stt_models(), "tts": tts_models(), "languages": LANGUAGE_NAMES}
+        )
+
+    async def _model(self, request: web.Request) -> web.StreamResponse:
+        """`GET /v1/models/{uuid}`: one model's entry."""
+        model_uuid = request.match_info["model_uuid"]
+        entry = model_by_uuid(model_uuid) or next(
+            (model for model in self._stt_models() if model["uuid"] == model_uuid), None
+        )
+        if entry is None:
+            refusal = DeepgramHTTPError(404, "Model not found.", "NOT_FOUND")
+            return refusal.response(self._request_id(request))
+        return web.json_response(entry)
+
+    @staticmethod
+    def _stt_models() -> list[dict[str, Any]]:
         stt = []
         for name, model in SPEECH_MODELS.items():
             info = ModelInfo.of(name)
@@ -1121,7 +1146,7 @@ class DeepgramTestServer:
                     "formatted_output": True,
                 }
             )
-        return web.json_response({"stt": stt, "tts": []})
+        return stt
 
     async def _grant(self, request: web.Request) -> web.StreamResponse:
         """`POST /v1/auth/grant`: a short-lived token to use as `Bearer`."""
