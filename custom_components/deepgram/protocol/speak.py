@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from .errors import (
     DeepgramError,
     error_for_status,
 )
-from .sentences import FlushPlanner
+from .sentences import MAX_TEXT_CHARS, FlushPlanner, cut_to_limit, split_sentences
 from .voices import Voice, parse_models
 
 LOGGER = logging.getLogger(__name__)
@@ -314,6 +315,33 @@ class DeepgramSpeaker:
             msg = f"Cannot connect to {url.host}: {err}"
             raise DeepgramConnectionError(msg) from err
 
+    async def synthesize_sentences(
+        self,
+        text: AsyncIterable[str],
+        options: SpeakOptions,
+        *,
+        request_ids: list[str] | None = None,
+    ) -> AsyncGenerator[bytes]:
+        """Speak text as it is written with one REST request per sentence batch.
+
+        Each request takes every sentence written by then, up to Deepgram's 2,000
+        characters: the first sentence of a streamed answer goes alone and is heard
+        soonest. The audio of the requests follows one another (MP3 frames concatenate).
+        """
+        sentences = _Sentences()
+        reader = asyncio.create_task(sentences.read(text))
+        try:
+            while (batch := await sentences.next_batch()) is not None:
+                for piece in cut_to_limit(batch):
+                    async for chunk in self.synthesize(piece, options, request_ids=request_ids):
+                        yield chunk
+            await asyncio.wait([reader])
+            if (error := reader.exception()) is not None:
+                raise error
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
     async def voices(self) -> list[Voice]:
         """Return the Aura-2 voices the server lists at `GET /v1/models`."""
         url = URL(self.server + MODELS_PATH)
@@ -338,6 +366,41 @@ class DeepgramSpeaker:
     async def close(self) -> None:
         """Close the sockets still open, e.g. when Home Assistant stops."""
         await asyncio.gather(*(ws.close() for ws in list(self.streams)), return_exceptions=True)
+
+
+class _Sentences:
+    """Sentences written so far and not yet spoken."""
+
+    def __init__(self) -> None:
+        self._waiting: deque[str] = deque()
+        self._ended = False
+        self._changed = asyncio.Event()
+
+    async def read(self, text: AsyncIterable[str]) -> None:
+        """Take each complete sentence of the text as it is written, then the rest."""
+        pending = ""
+        try:
+            async for chunk in text:
+                sentences, pending = split_sentences(pending + chunk)
+                self._waiting.extend(sentences)
+                self._changed.set()
+            if pending.strip():
+                self._waiting.append(pending.strip())
+        finally:
+            self._ended = True
+            self._changed.set()
+
+    async def next_batch(self) -> str | None:
+        """Wait for a sentence; join those waiting behind it, up to the limit. None at the end."""
+        while not self._waiting:
+            if self._ended:
+                return None
+            self._changed.clear()
+            await self._changed.wait()
+        batch = self._waiting.popleft()
+        while self._waiting and len(batch) + 1 + len(self._waiting[0]) <= MAX_TEXT_CHARS:
+            batch = f"{batch} {self._waiting.popleft()}"
+        return batch
 
 
 async def _rest_error(response: aiohttp.ClientResponse) -> DeepgramError:
