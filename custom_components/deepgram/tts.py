@@ -43,7 +43,13 @@ from .const import (
     MANUFACTURER,
     SUBENTRY_VOICE,
 )
-from .protocol import DeepgramAuthenticationError, DeepgramError, SpeakOptions, Voice
+from .protocol import (
+    DeepgramAuthenticationError,
+    DeepgramError,
+    SpeakOptions,
+    SpeechStream,
+    Voice,
+)
 from .protocol.speak import DEFAULT_SAMPLE_RATE, STREAM_SAMPLE_RATES
 from .protocol.voices import (
     DEFAULT_VOICE,
@@ -296,13 +302,13 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
             speed=speed,
         )
         outcome = "cancelled"
+        stream: SpeechStream | None = None
         try:
             if route.sample_rate is not None:
                 yield streaming_wav_header(route.sample_rate)
                 stream = speaker.open_stream(options)
                 audio = stream.audio(text)
             else:
-                stream = None
                 audio = speaker.synthesize_sentences(text, options, request_ids=answer.request_ids)
             try:
                 async for chunk in audio:
@@ -318,8 +324,11 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
                 answer.request_ids.append(err.request_id)
             self._failed(err)
         else:
-            outcome = "success"
-            self._entry.runtime_data.health.stream_succeeded()
+            if stream is not None and stream.aborted:
+                outcome = "stopped: the entry was unloaded"
+            else:
+                outcome = "success"
+                self._entry.runtime_data.health.stream_succeeded()
         finally:
             record = answer.record(outcome)
             self._entry.runtime_data.answers.append(record)

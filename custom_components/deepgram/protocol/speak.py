@@ -96,21 +96,30 @@ class SpeechStream:
         self.characters = 0
         self.audio_bytes = 0
         self.warnings: list[str] = []
+        # Stopped by its owner (Home Assistant unloading): the audio just ends.
+        self.aborted = False
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+
+    async def abort(self) -> None:
+        """End the answer now; its audio ends without an error."""
+        self.aborted = True
+        if self._ws is not None:
+            await self._ws.close()
 
     async def audio(self, text: AsyncIterable[str]) -> AsyncGenerator[bytes]:
         """Speak `text` as it arrives; yield the audio as Deepgram sends it.
 
         Leaving early (or being cancelled) closes the socket at once.
         """
-        ws = await self._speaker.connect_stream(self.options)
+        ws = self._ws = await self._speaker.connect_stream(self.options)
         self.request_id = handshake_request_id(ws)
         sender = asyncio.create_task(self._send_text(ws, text))
-        self._speaker.streams.add(ws)
+        self._speaker.streams.add(self)
         try:
             async for chunk in self._receive(ws):
                 yield chunk
         finally:
-            self._speaker.streams.discard(ws)
+            self._speaker.streams.discard(self)
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
             if not ws.closed:
@@ -143,6 +152,8 @@ class SpeechStream:
                 )
         if self._input_error is not None:
             raise self._input_error
+        if self.aborted:
+            return
         code = ws.close_code
         if code not in _NORMAL_CLOSE_CODES:
             reason = msg.extra if isinstance(msg.extra, str) else ""
@@ -236,8 +247,8 @@ class DeepgramSpeaker:
         self.server = server
         self.connect_timeout = connect_timeout
         self.silence_timeout = silence_timeout
-        # Open sockets, so `close()` can end them.
-        self.streams: set[aiohttp.ClientWebSocketResponse] = set()
+        # Answers in progress, so `close()` can end them.
+        self.streams: set[SpeechStream] = set()
 
     def __repr__(self) -> str:
         """Describe the speaker without its key."""
@@ -364,8 +375,10 @@ class DeepgramSpeaker:
             raise DeepgramConnectionError(msg) from err
 
     async def close(self) -> None:
-        """Close the sockets still open, e.g. when Home Assistant stops."""
-        await asyncio.gather(*(ws.close() for ws in list(self.streams)), return_exceptions=True)
+        """End the answers in progress, e.g. when Home Assistant stops."""
+        await asyncio.gather(
+            *(stream.abort() for stream in list(self.streams)), return_exceptions=True
+        )
 
 
 class _Sentences:
