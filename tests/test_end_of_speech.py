@@ -19,7 +19,7 @@ from custom_components.deepgram.const import (
     CONF_MAX_UTTERANCE,
     CONF_NO_SPEECH_TIMEOUT,
 )
-from homeassistant.components import stt
+from homeassistant.components import stt, tts
 from homeassistant.components.assist_pipeline import (
     PipelineEvent,
     PipelineEventType,
@@ -253,7 +253,11 @@ async def run_pipeline(
     assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "assist_pipeline", {})
     pipeline = await async_create_default_pipeline(
-        hass, stt_engine_id=ENTITY_ID, tts_engine_id=None, pipeline_name="Deepgram"
+        hass,
+        stt_engine_id=ENTITY_ID,
+        # Whatever Home Assistant picks (the account's Deepgram voice): None would not match.
+        tts_engine_id=tts.async_default_engine(hass),
+        pipeline_name="Deepgram",
     )
     assert pipeline is not None
     events: list[PipelineEvent] = []
