@@ -134,6 +134,46 @@ async def test_empty_answer_closes_cleanly(
     assert [kind for _, kind in record.received] == ["Close"]
 
 
+async def test_flush_over_the_limit_is_spoken_at_close(
+    speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
+) -> None:
+    """A Flush Deepgram ignores (EXCESSIVE_FLUSH) is not waited for; Close speaks its text."""
+    deepgram_server.speak.flush_limit = 1
+    stream = speaker.open_stream(THALIA)
+    audio = await collect(stream.audio(written("One. ", "Two. ", "Three.")))
+    [record] = deepgram_server.speak.sessions
+    assert record.close_code == 1000
+    assert len(record.answers) == 2  # the first Flush, then Close with the rest
+    assert audio == bytes(record.audio)
+    assert stream.warnings
+    assert all(warning.startswith("EXCESSIVE_FLUSH") for warning in stream.warnings)
+
+
+async def test_failing_text_source_ends_rest_audio(speaker: DeepgramSpeaker) -> None:
+    """An exception in the agent's text ends the sentence-by-sentence audio with it."""
+
+    async def broken() -> AsyncIterator[str]:
+        yield "Hello. "
+        raise RuntimeError("the agent failed")
+
+    options = SpeakOptions(model="aura-2-thalia-en", encoding="mp3")
+    with pytest.raises(RuntimeError, match="the agent failed"):
+        await collect(speaker.synthesize_sentences(broken(), options))
+
+
+async def test_long_answer_is_batched_within_the_limit(
+    speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
+) -> None:
+    """Sentences written at once go in one request each up to 2,000 characters."""
+    sentence = "This sentence has exactly fifty characters in it. "
+    text = sentence * 50  # 2,500 characters
+    options = SpeakOptions(model="aura-2-thalia-en", encoding="mp3")
+    await collect(speaker.synthesize_sentences(written(text), options))
+    posts = deepgram_server.speak.posts
+    assert [len(post.texts[0]) <= 2000 for post in posts] == [True, True]
+    assert " ".join(post.texts[0] for post in posts) == text.strip()
+
+
 @pytest.mark.parametrize(
     ("status", "error"),
     [

@@ -39,6 +39,7 @@ READ_CHUNK_BYTES: Final = 8192
 
 FLUSH_MESSAGE: Final = json.dumps({"type": "Flush"})
 CLOSE_MESSAGE: Final = json.dumps({"type": "Close"})
+EXCESSIVE_FLUSH: Final = "EXCESSIVE_FLUSH"
 
 _CLOSE_TYPES = frozenset(
     {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED}
@@ -177,22 +178,28 @@ class SpeechStream:
             if isinstance(request_id, str):
                 self.request_id = self.request_id or request_id
         elif kind == "Flushed":
-            self._flushed += 1
-            if self._flushed >= self._flushes:
-                self._all_flushed.set()
-                if not self._close_sent:
-                    self._owed_since = None
+            self._acknowledge_flush()
         elif kind == "Warning":
             # The wire says warn_code/warn_msg; the spec says code/description.
             code = message.get("warn_code") or message.get("code")
             text = message.get("warn_msg") or message.get("description")
             self.warnings.append(f"{code}: {text}")
             LOGGER.debug("Deepgram warned: %s: %s", code, text)
+            if code == EXCESSIVE_FLUSH:
+                # That Flush is ignored and gets no Flushed; Close speaks its text.
+                self._acknowledge_flush()
         elif kind == "Error":
             code = message.get("err_code") or message.get("code")
             text = message.get("err_msg") or message.get("description")
             msg = f"Deepgram reported an error: {code}: {text}"
             raise DeepgramError(msg, request_id=self.request_id)
+
+    def _acknowledge_flush(self) -> None:
+        self._flushed += 1
+        if self._flushed >= self._flushes:
+            self._all_flushed.set()
+            if not self._close_sent:
+                self._owed_since = None
 
     async def _send_text(
         self, ws: aiohttp.ClientWebSocketResponse, text: AsyncIterable[str]
