@@ -111,8 +111,9 @@ def audio_route(
     arrives) goes out untouched whenever Home Assistant does not convert it. MP3
     over REST needs no conversion where MP3 is asked for. Where Home Assistant
     converts anyway (before 2026.11: whenever a sample format is asked for), it
-    gets MP3: its ffmpeg releases the first audio after about 8 kB of MP3 (~1.4 s
-    of speech) but only after 2-5 s of WAV (measured with ffmpeg 7; README).
+    gets MP3: 2026.2's ffmpeg holds WAV back for about 2.8 s of a spoken answer
+    but MP3 for about 0.9 s (2026.10, which probes less, holds both ~0.9 s;
+    `python -m benchmarks.tts` measures it).
     """
     final = options.get(ATTR_PREFERRED_FORMAT) or "mp3"
     rate = _number(options, ATTR_PREFERRED_SAMPLE_RATE)
