@@ -4,9 +4,12 @@ What a developer uses to check an API key, a model or a language from the termin
 
     DEEPGRAM_API_KEY=... scripts/transcribe speech.wav --model nova-3 --language de
     scripts/transcribe --local --say "turn on the kitchen lights"
+    scripts/transcribe --local --speak "The lights are on." --out answer.wav
 
 The audio goes through `custom_components.deepgram.protocol.DeepgramClient`, the code the
 Home Assistant entity uses, at real-time pace by default (as a microphone would send it).
+`--speak` goes the other way: text to Deepgram's `/v1/speak` websocket, a WAV file back
+(see `tools.speak`).
 """
 
 from __future__ import annotations
@@ -41,8 +44,11 @@ from custom_components.deepgram.protocol import (
     normalize_server,
 )
 
+from .speak import SpeakError, speak, wav_bytes
+
 API_KEY_VARIABLE = "DEEPGRAM_API_KEY"
 DEEPGRAM_CLOUD_HOSTS = frozenset({"api.deepgram.com", "api.eu.deepgram.com"})
+DEFAULT_VOICE = "aura-2-thalia-en"
 LOCAL_API_KEY = "local"  # The local server accepts any non-empty key.
 SAMPLE_WIDTH = 2
 
@@ -274,25 +280,59 @@ def api_key_for(server: str, environ: dict[str, str] | os._Environ[str]) -> str:
     return LOCAL_API_KEY
 
 
+async def speak_to_file(args: argparse.Namespace, server: str, api_key: str, out: TextIO) -> int:
+    """Have the text spoken over `/v1/speak`; write the WAV file and print timings."""
+    rate = args.sample_rate
+    print(
+        f"Speaking {len(args.speak)} characters with {args.voice} ({rate} Hz) via {server}",
+        file=out,
+        flush=True,
+    )
+    async with aiohttp.ClientSession() as session:
+        try:
+            answer = await speak(
+                session, server, api_key, args.speak, voice=args.voice, sample_rate=rate
+            )
+        except SpeakError as err:
+            print(f"Error: {err}", file=out, flush=True)
+            return EXIT_FAILED
+    args.out.write_bytes(wav_bytes(bytes(answer.pcm), rate))
+    print(
+        f"Wrote {args.out}: {answer.seconds(rate):.2f} s of audio in {answer.frames} frames",
+        file=out,
+    )
+    print(
+        f"Timings: connected after {_milliseconds(answer.connected)}; "
+        f"first audio after {_milliseconds(answer.first_audio)}; "
+        f"Flushed after {_milliseconds(answer.flushed)}; "
+        f"closed ({answer.close_code}) after {_milliseconds(answer.closed)}",
+        file=out,
+    )
+    print(f"Request id: {answer.request_id or '-'}", file=out, flush=True)
+    return EXIT_OK
+
+
 async def run(args: argparse.Namespace, out: TextIO) -> int:
-    """Load the audio, start the local server if asked, and stream."""
-    audio = spoken(args.say, args.sample_rate) if args.say else read_wav(args.wav)
+    """Load the audio, start the local server if asked, and stream (or speak)."""
+    audio = None
+    if args.speak is None:
+        audio = spoken(args.say, args.sample_rate) if args.say else read_wav(args.wav)
     async with AsyncExitStack() as stack:
         if args.local:
             from tests.deepgram_server import DeepgramTestServer  # noqa: PLC0415
 
             server = await stack.enter_async_context(DeepgramTestServer())
             url = server.url
-            print(
-                f"Local Deepgram-compatible server on {url}: transcripts describe the audio",
-                file=out,
-            )
+            what = "speech is espeak-ng" if audio is None else "transcripts describe the audio"
+            print(f"Local Deepgram-compatible server on {url}: {what}", file=out)
         else:
             try:
                 url = normalize_server(args.server)
             except ValueError as err:
                 raise UsageError(str(err)) from err
         api_key = LOCAL_API_KEY if args.local else api_key_for(url, os.environ)
+        if audio is None:
+            return await speak_to_file(args, url, api_key, out)
         return await stream(args, audio, url, api_key, out)
 
 
@@ -303,12 +343,16 @@ def parser() -> argparse.ArgumentParser:
         description=(
             "Stream a 16-bit PCM WAV file to Deepgram's live API through the integration's "
             "client, as Home Assistant would, and print interim and final results with "
-            f"timings. The API key comes from ${API_KEY_VARIABLE}."
+            "timings; or, with --speak, have text spoken over /v1/speak into a WAV file. "
+            f"The API key comes from ${API_KEY_VARIABLE}."
         ),
     )
     source = cli.add_mutually_exclusive_group(required=True)
     source.add_argument("wav", nargs="?", type=Path, help="a 16-bit PCM WAV file")
     source.add_argument("--say", metavar="TEXT", help="speak TEXT with espeak-ng instead")
+    source.add_argument(
+        "--speak", metavar="TEXT", help="have Deepgram speak TEXT (/v1/speak) into --out"
+    )
     target = cli.add_mutually_exclusive_group()
     target.add_argument(
         "--server",
@@ -349,7 +393,18 @@ def parser() -> argparse.ArgumentParser:
         "--sample-rate",
         type=int,
         default=16000,
-        help="sample rate of --say audio (default: %(default)s)",
+        help="sample rate of --say audio and --speak output (default: %(default)s)",
+    )
+    cli.add_argument(
+        "--voice",
+        default=DEFAULT_VOICE,
+        help="Aura voice of --speak (default: %(default)s)",
+    )
+    cli.add_argument(
+        "--out",
+        type=Path,
+        default=Path("answer.wav"),
+        help="WAV file that --speak writes (default: %(default)s)",
     )
     return cli
 

@@ -19,7 +19,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         description=(
             "A local Deepgram live speech-to-text server that transcribes by a script: "
             "Nova on /v1/listen (Results, Metadata) and Flux on /v2/listen (Connected, "
-            "TurnInfo turns, Configure, ForceEndTurn)."
+            "TurnInfo turns, Configure, ForceEndTurn); it also speaks with espeak-ng on "
+            "/v1/speak (REST and websocket)."
         ),
     )
     parser.add_argument("--host", default=HOST, help="address to bind (default: %(default)s)")
@@ -78,6 +79,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="FILE",
         help="JSON object {api key: transcript}: each request with that key gets that transcript",
     )
+    parser.add_argument(
+        "--speak-first-byte-delay",
+        type=float,
+        default=0.05,
+        metavar="SECONDS",
+        help="least time from a /v1/speak Flush (or request) to its first audio (default: 0.05)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log at debug level")
     return parser.parse_args(argv)
 
@@ -94,6 +102,7 @@ async def _serve(args: argparse.Namespace) -> None:
     )
     server.utterances.extend(args.utterance)
     server.finalize_delay = args.finalize_delay
+    server.speak.first_byte_delay = args.speak_first_byte_delay
     if args.prerecorded_delay_per_second is not None:
         server.prerecorded_delay_per_second = args.prerecorded_delay_per_second
     if args.scripts_by_key is not None:

@@ -3,7 +3,7 @@
 Speech is real (espeak-ng in a voice per Aura model, see `voices` and `synthesis`).
 Every request and stream is recorded with the time of each message, and plain
 attributes of `SpeakService` switch on faults. Choices where Deepgram's docs are
-silent (reference §2, §9):
+silent:
 
 * Audio is sent only after Flush or Close, in frames of `frame_ms` of audio.
 * `Flushed.sequence_id` counts answered Flushes from 0; `Cleared.sequence_id`
@@ -43,7 +43,7 @@ LOGGER = logging.getLogger(__name__)
 
 SPEAK_PATH: Final = "/v1/speak"
 CLIENT_MESSAGES: Final = ("Speak", "Flush", "Clear", "Close")
-# DOCS-TRB's payloads and descriptions.
+# Payloads and descriptions of Deepgram's TTS websocket troubleshooting docs.
 CLOSE_DESCRIPTIONS: Final = {
     "MESSAGE-0000": "Input message isn't a supported websocket message type.",
     "DATA-0000": "Input message isn't recognized as a valid command.",
@@ -66,7 +66,7 @@ _REST_CHUNK: Final = 8192
 
 
 def close_reason(payload: str) -> str:
-    """Return the close reason for a DOCS-TRB payload, e.g. "BIG-0001"."""
+    """Return the close reason for a close payload, e.g. "BIG-0001"."""
     link = payload.lower().replace("-", "")
     return f"{CLOSE_DESCRIPTIONS[payload]} See https://dpgr.am/{link}"
 
@@ -336,7 +336,7 @@ async def _body_text(request: web.Request) -> str:
     content_type = request.content_type
     if content_type not in {"application/json", "text/plain"}:
         raise SpeakError(415)
-    body = await request.content.read(MAX_BODY_BYTES + 1)
+    body = await request.read()
     if len(body) > MAX_BODY_BYTES:
         raise SpeakError(413)
     try:
@@ -572,7 +572,8 @@ class SpeakStream:
             LOGGER.exception("Speaking failed")
             self._close_soon(1011, close_reason("NET-0000"))
             return
-        await _sleep_until(answer.requested + self._first_byte_delay)
+        if audio:  # Nothing to say is answered at once.
+            await _sleep_until(answer.requested + self._first_byte_delay)
         rate = params.audio.sample_rate * params.audio.bytes_per_sample
         frame = max(rate * self._frame_ms // 1000 // params.audio.bytes_per_sample, 1)
         frame *= params.audio.bytes_per_sample

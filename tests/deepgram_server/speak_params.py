@@ -1,7 +1,8 @@
 """The query of `/v1/speak` (REST and websocket), validated as Deepgram does, and its refusals.
 
-Deepgram checks in two stages (LAB C2): unknown parameters, unparsable values and the
-model before the key (400 even with a bad key), combinations and ranges after it.
+Deepgram checks in two stages (as observed on its API): unknown parameters, unparsable
+values and the model before the key (400 even with a bad key), combinations and ranges
+after it.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ REST_PARAMS: Final = (
     *("model", "encoding", "container", "sample_rate", "bit_rate", "speed"),
     *("mip_opt_out", "tag", "callback", "callback_method"),
 )
-# SPEC-A's v1 websocket binding; `container` only as `none` (DOCS tts-container).
+# Deepgram's AsyncAPI spec of the v1 websocket; `container` only as `none` (its container docs).
 WEBSOCKET_PARAMS: Final = ("model", "encoding", "sample_rate", "speed", "mip_opt_out", "container")
 REST_ENCODINGS: Final = ("linear16", "flac", "mulaw", "alaw", "mp3", "opus", "aac")
 WEBSOCKET_ENCODINGS: Final = ("linear16", "mulaw", "alaw")
 CONTAINERS: Final = ("none", "wav", "ogg")
 SPEED_RANGE: Final = (0.7, 1.5)
 
-# Per encoding (DOCS-MOS "Audio Format Combinations"): containers (first is the default),
+# Per encoding (Deepgram's "Audio Format Combinations"): containers (first is the default),
 # sample rates (first is the default; one entry means "not configurable"), bit rates.
 _RAW_CONTAINERS: Final = ("wav", "none")
 _CONTAINERS: Final[dict[str, tuple[str, ...]]] = {
@@ -51,7 +52,7 @@ _FIXED_RATES: Final = {"mp3": 24000, "opus": 48000, "aac": 22050}
 _BIT_RATE_CHOICES: Final = {"mp3": (48000, 32000)}
 _BIT_RATE_RANGES: Final = {"opus": (12000, 4000, 650000), "aac": (48000, 4000, 192000)}
 
-# status -> (err_code, err_msg) for TTS (DOCS-ERR's TTS section).
+# status -> (err_code, err_msg) for TTS (the TTS section of Deepgram's error docs).
 _ERRORS: Final[dict[int, tuple[str, str]]] = {
     400: ("Bad Request", "Bad Request: the request was invalid."),
     401: ("INVALID_AUTH", "Invalid credentials."),
@@ -93,7 +94,7 @@ class SpeakError(Exception):
 
     def response(self, request_id: str, *, upgrade: bool = False) -> web.Response:
         """Return the HTTP answer; a refused upgrade repeats the message in `dg-error`."""
-        # DOCS-ERR spells the key of the 503 body `error_code`.
+        # Deepgram's error docs spell the key of the 503 body `error_code`.
         code_key = "error_code" if self.status == HTTPStatus.SERVICE_UNAVAILABLE else "err_code"
         body = {code_key: self.err_code, "err_msg": self.err_msg, "request_id": request_id}
         headers = {"dg-error": self.err_msg} if upgrade else {}

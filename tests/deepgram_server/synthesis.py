@@ -47,7 +47,7 @@ class AudioFormat:
 
     @property
     def content_type(self) -> str:
-        """The `Content-Type` Deepgram answers with (DOCS-MOS "Audio Format Outputs")."""
+        """The `Content-Type` Deepgram answers with (Deepgram's "Audio Format Outputs")."""
         if self.container == "wav":
             return "audio/wav"
         return {

@@ -1,9 +1,9 @@
 """Deepgram's Aura voice catalogue, as `GET /v1/models` lists it, and an espeak-ng voice for each.
 
-Names, languages, accents and ages follow Deepgram's model list (SPEC-A `SpeakV1Model`,
-DOCS-MODELS). Where Deepgram publishes no metadata (most de/nl/fr/it/ja and seven es
-voices), gender and accent are guessed from the name and language. UUIDs other than the
-documented ones are stable uuid5 values.
+Names, languages, accents and ages follow Deepgram's model list (its API spec's
+`SpeakV1Model` and its TTS models page). Where Deepgram publishes no metadata (most
+de/nl/fr/it/ja and seven es voices), gender and accent are guessed from the name and
+language. UUIDs other than the documented ones are stable uuid5 values.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ AURA_2_VERSION: Final = "2025-04-07.0"
 AURA_1_VERSION: Final = "2024-11-19.0"
 DEFAULT_VOICE: Final = "aura-asteria-en"
 
-# Documented UUIDs (DOCS-REST response headers, DOCS-MM example).
+# Documented UUIDs (Deepgram's TTS response headers and model list examples).
 _KNOWN_UUIDS: Final = {
     "aura-2-thalia-en": "e4979ab0-8475-4901-9d66-0a562a4949bb",
     "aura-2-zeus-en": "2baf189d-91ac-481d-b6d1-750888667b31",
