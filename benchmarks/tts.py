@@ -270,7 +270,7 @@ CONVERSIONS = (
     ),
     ("mp3", {"to_extension": "mp3", "to_sample_rate": 48000}),
 )
-# Deepgram makes speech about 1.5 times faster than it plays (reference §2.7).
+# Deepgram sends speech about 1.5 times faster than it plays.
 REALTIME_FACTOR = 1.5
 
 
