@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 from pytest_homeassistant_custom_component.typing import (
     ClientSessionGenerator,
     WebSocketGenerator,
@@ -240,3 +240,37 @@ async def test_satellite_wav_format(
 def test_audio_route(options: dict[str, Any], passthrough: bool, route: str) -> None:
     """No conversion where none is needed; else what Home Assistant converts soonest."""
     assert audio_route(options, wav_passthrough=passthrough).name == route
+
+
+async def test_tts_speak_plays_deepgram_audio(
+    hass: HomeAssistant, voice: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """`tts.speak` hands a media player a media source that resolves to Deepgram's MP3."""
+    calls = async_mock_service(hass, "media_player", "play_media")
+    await hass.services.async_call(
+        "tts",
+        "speak",
+        {
+            "entity_id": ENGINE,
+            "media_player_entity_id": "media_player.kitchen",
+            "message": "Dinner is ready.",
+            "cache": False,
+        },
+        blocking=True,
+    )
+    [call] = calls
+    extension, audio = await tts.async_get_media_source_audio(hass, call.data["media_content_id"])
+    [post] = deepgram_server.speak.posts
+    assert (extension, audio) == ("mp3", bytes(post.audio))
+    assert post.texts == ["Dinner is ready."]
+
+
+async def test_whole_message_for_callers_that_do_not_stream(
+    hass: HomeAssistant, voice: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """`async_get_tts_audio` returns one message's whole audio, or nothing on failure."""
+    engine = entity(hass)
+    extension, audio = await engine.async_get_tts_audio("Hello.", "en", {})
+    assert (extension, audio) == ("mp3", bytes(deepgram_server.speak.posts[0].audio))
+    deepgram_server.speak.refuse_status = 503
+    assert await engine.async_get_tts_audio("Hello again.", "en", {}) == (None, None)
