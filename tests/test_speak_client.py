@@ -253,6 +253,30 @@ async def test_too_large_message(
     assert closed.value.code == 1009
 
 
+async def test_text_is_held_back_within_the_character_limit(
+    speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
+) -> None:
+    """Over Deepgram's characters a minute, text waits instead of the stream being closed."""
+    deepgram_server.speak.characters_per_minute = 40
+    speaker.characters_per_minute = 40
+    spoken = asyncio.Event()
+
+    async def listen() -> None:
+        text = written("Twenty characters, a.", " Twenty characters, b.", " Twenty characters, c.")
+        async for _ in speaker.open_stream(THALIA).audio(text):
+            spoken.set()
+
+    task = asyncio.create_task(listen())
+    await asyncio.wait_for(spoken.wait(), 5)
+    await asyncio.sleep(0.5)
+    [record] = deepgram_server.speak.sessions
+    assert sum(len(text) for text in record.texts) <= 40
+    assert not record.closed.is_set()  # no 1008: the third sentence waits its turn
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 async def test_silent_server_is_bounded(
     speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
 ) -> None:

@@ -21,7 +21,13 @@ from .errors import (
     DeepgramError,
     error_for_status,
 )
-from .sentences import MAX_TEXT_CHARS, FlushPlanner, cut_to_limit, split_sentences
+from .sentences import (
+    CHARACTERS_PER_MINUTE,
+    MAX_TEXT_CHARS,
+    FlushPlanner,
+    cut_to_limit,
+    split_sentences,
+)
 from .voices import Voice, parse_models
 
 LOGGER = logging.getLogger(__name__)
@@ -35,6 +41,7 @@ CONNECT_TIMEOUT: Final = 8.0
 # Once Deepgram owes audio (a Flush or Close is out), this much silence means it is stuck.
 SILENCE_TIMEOUT: Final = 10.0
 CLOSE_TIMEOUT: Final = 2.0
+CHARACTER_WINDOW: Final = 60.0
 READ_CHUNK_BYTES: Final = 8192
 
 FLUSH_MESSAGE: Final = json.dumps({"type": "Flush"})
@@ -97,6 +104,8 @@ class SpeechStream:
         self.characters = 0
         self.audio_bytes = 0
         self.warnings: list[str] = []
+        # (time, characters) of the Speak messages of the last minute.
+        self._recent_text: deque[tuple[float, int]] = deque()
         # Stopped by its owner (Home Assistant unloading): the audio just ends.
         self.aborted = False
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -232,14 +241,34 @@ class SpeechStream:
                 self._owed_since = asyncio.get_running_loop().time()
             await ws.send_str(FLUSH_MESSAGE)
             return
+        await self._within_character_budget(len(piece))
         self.characters += len(piece)
         await ws.send_str(json.dumps({"type": "Speak", "text": piece}))
+
+    async def _within_character_budget(self, count: int) -> None:
+        """Wait until `count` more characters keep the last minute within Deepgram's limit.
+
+        Deepgram closes a stream that sends more (1008 DATA-0001). A minute of text
+        at that rate is minutes of speech, so holding text back never starves the
+        listener.
+        """
+        loop = asyncio.get_running_loop()
+        budget = self._speaker.characters_per_minute
+        recent = self._recent_text
+        while True:
+            now = loop.time()
+            while recent and now - recent[0][0] >= CHARACTER_WINDOW:
+                recent.popleft()
+            if not recent or sum(sent for _, sent in recent) + count <= budget:
+                break
+            await asyncio.sleep(recent[0][0] + CHARACTER_WINDOW - now)
+        recent.append((now, count))
 
 
 class DeepgramSpeaker:
     """Speaks with Deepgram's Aura voices (or a self-hosted server's) with one API key."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the bounds are keyword-only knobs for tests
         self,
         api_key: str,
         *,
@@ -247,6 +276,7 @@ class DeepgramSpeaker:
         server: str = DEFAULT_SERVER,
         connect_timeout: float = CONNECT_TIMEOUT,
         silence_timeout: float = SILENCE_TIMEOUT,
+        characters_per_minute: int = CHARACTERS_PER_MINUTE,
     ) -> None:
         """Keep the key for the Authorization header; it never goes into a URL."""
         self._api_key = api_key
@@ -254,6 +284,7 @@ class DeepgramSpeaker:
         self.server = server
         self.connect_timeout = connect_timeout
         self.silence_timeout = silence_timeout
+        self.characters_per_minute = characters_per_minute
         # Answers in progress, so `close()` can end them.
         self.streams: set[SpeechStream] = set()
 
