@@ -33,7 +33,8 @@ from .messages import (
 )
 from .models import DEFAULT_MODEL, MULTILINGUAL, SPEECH_MODELS, SpeechModel
 from .options import LiveOptions
-from .speak import DeepgramSpeaker, SpeakOptions, SpeechStream
+from .speak import DeepgramSpeaker, SpeakOptions
+from .speech_stream import SpeechStream
 from .voices import Voice
 
 __all__ = [
