@@ -24,6 +24,7 @@ from custom_components.deepgram.const import (
     END_BY_DEEPGRAM_OR_HOME_ASSISTANT,
     END_BY_HOME_ASSISTANT,
 )
+from homeassistant.components import tts
 from homeassistant.components.assist_pipeline import (
     PipelineEvent,
     PipelineEventType,
@@ -86,7 +87,11 @@ async def set_up_pipelines(hass: HomeAssistant, server: str) -> dict[bool, str]:
             hass, server, api_key=f"end-of-speech-{end_of_speech}", end_of_command=ends_command
         )
         pipeline = await async_create_default_pipeline(
-            hass, stt_engine_id=entity.entity_id, tts_engine_id=None, pipeline_name=entry.title
+            hass,
+            stt_engine_id=entity.entity_id,
+            # Whatever Home Assistant picks (the account's Deepgram voice): None would not match.
+            tts_engine_id=tts.async_default_engine(hass),
+            pipeline_name=entry.title,
         )
         if pipeline is None:
             msg = "no pipeline could be created"

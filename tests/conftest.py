@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
 import logging
+from pathlib import Path
 import traceback
 
 import aiohttp
@@ -20,6 +21,7 @@ from custom_components.deepgram.const import (
     DOMAIN,
 )
 from custom_components.deepgram.protocol import DeepgramClient
+from homeassistant.components import tts
 from homeassistant.const import CONF_API_KEY
 
 from .deepgram_server import DeepgramTestServer
@@ -38,6 +40,12 @@ def api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> Generator[None]:
         if record.exc_info:
             text += "".join(traceback.format_exception(*record.exc_info))
             assert API_KEY not in text, f"the API key was logged by {record.name}"
+
+
+@pytest.fixture(autouse=True)
+def tts_cache_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep Home Assistant's TTS file cache per test, out of the shared test config dir."""
+    monkeypatch.setattr(tts, "DEFAULT_CACHE_DIR", str(tmp_path / "tts"))
 
 
 @pytest.fixture(autouse=True)

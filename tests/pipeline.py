@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from homeassistant.components import stt
+from homeassistant.components import stt, tts
 from homeassistant.components.assist_pipeline import (
     PipelineEvent,
     PipelineStage,
@@ -69,7 +69,11 @@ async def run_pipeline(
     assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "assist_pipeline", {})
     pipeline = await async_create_default_pipeline(
-        hass, stt_engine_id=entity_id, tts_engine_id=None, pipeline_name="Deepgram"
+        hass,
+        stt_engine_id=entity_id,
+        # Whatever Home Assistant picks (the account's Deepgram voice): None would not match.
+        tts_engine_id=tts.async_default_engine(hass),
+        pipeline_name="Deepgram",
     )
     assert pipeline is not None
     assert pipeline.stt_engine == entity_id

@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.deepgram import SESSIONS_KEPT
+from homeassistant.components import tts
 from homeassistant.core import HomeAssistant
 
 from . import METADATA, setup_integration
@@ -38,6 +39,14 @@ def stable(diagnostics: Any, server: DeepgramTestServer) -> Any:
             assert isinstance(session["final_result_ms"], int)
             session["final_result_ms"] = "<ms>"
     diagnostics["sessions"][-1]["outcome"] = diagnostics["sessions"][-1]["outcome"].split(" (")[0]
+    for answer in diagnostics["answers"]:
+        assert len(answer["request_ids"]) == 1
+        answer["request_ids"] = ["<request id>"]
+        answer["started"] = "<time>"
+        answer["outcome"] = answer["outcome"].split(" (")[0]
+        if answer["outcome"] == "success":
+            assert isinstance(answer["first_audio_ms"], int)
+            answer["first_audio_ms"] = "<ms>"
     text = json.dumps(diagnostics).replace(server.url, "http://<local server>")
     return json.loads(text)
 
@@ -49,13 +58,20 @@ async def test_diagnostics(
     deepgram_server: DeepgramTestServer,
     snapshot: SnapshotAssertion,
 ) -> None:
-    """Entry, settings and the streams' request ids, audio length and outcome."""
+    """Entry, settings, the voice, and the streams' and answers' request ids and outcomes."""
     await setup_integration(hass, mock_config_entry)
     entity = next(iter(hass.data["stt"].entities))
     deepgram_server.utterances.append("turn on the light")
     await entity.internal_async_process_audio_stream(METADATA, say("turn on the light"))
     deepgram_server.handshake_status = 429
     await entity.internal_async_process_audio_stream(METADATA, say("and the fan"))
+    for refusal, message in ((None, "The light is on."), (402, "The fan is on.")):
+        deepgram_server.speak.refuse_status = refusal
+        stream = tts.async_create_stream(
+            hass, "tts.deepgram_aura_2", "en", {"preferred_format": "wav"}
+        )
+        stream.async_set_message(message)
+        assert [chunk async for chunk in stream.async_stream_result()]
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, mock_config_entry)
 

@@ -18,7 +18,8 @@ async def test_load_and_unload(
     """The key is checked at set-up, and the entry unloads cleanly."""
     await setup_integration(hass, mock_config_entry)
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    assert deepgram_server.requests == [("GET", "/v1/projects")]
+    # The key check, then the voice list for the account's voice.
+    assert deepgram_server.requests == [("GET", "/v1/projects"), ("GET", "/v1/models")]
     assert hass.states.get("stt.deepgram_nova_3_english") is not None
 
     await hass.config_entries.async_unload(mock_config_entry.entry_id)

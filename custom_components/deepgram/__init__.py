@@ -1,11 +1,12 @@
-"""Deepgram speech-to-text for Home Assistant's voice assistants."""
+"""Deepgram speech-to-text and text-to-speech for Home Assistant's voice assistants."""
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_API_KEY, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
@@ -26,10 +27,12 @@ from .protocol import (
     DeepgramAuthenticationError,
     DeepgramClient,
     DeepgramError,
+    DeepgramSpeaker,
 )
 from .settings import StreamSettings
+from .voice import VoiceCatalogue, account_has_voice, voice_subentry
 
-PLATFORMS = [Platform.STT]
+PLATFORMS = [Platform.STT, Platform.TTS]
 
 
 # Enough recent streams for a bug report, not a history.
@@ -50,6 +53,22 @@ class SessionRecord:
     outcome: str
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AnswerRecord:
+    """One spoken answer as Deepgram saw it, for diagnostics."""
+
+    started: str
+    # One per request: a websocket answer has one, a REST answer one per sentence batch.
+    request_ids: tuple[str, ...]
+    voice: str
+    # "websocket wav <rate>" or "rest mp3"
+    route: str
+    characters: int
+    # From the first text to the first audio byte.
+    first_audio_ms: int | None
+    outcome: str
+
+
 @dataclass(kw_only=True, slots=True)
 class DeepgramData:
     """What the entry's platforms share at run time."""
@@ -58,7 +77,10 @@ class DeepgramData:
     settings: StreamSettings
     keyterms: HomeKeyterms
     health: ServiceHealth
+    speaker: DeepgramSpeaker
+    voices: VoiceCatalogue
     sessions: deque[SessionRecord] = field(default_factory=lambda: deque(maxlen=SESSIONS_KEPT))
+    answers: deque[AnswerRecord] = field(default_factory=lambda: deque(maxlen=SESSIONS_KEPT))
 
 
 type DeepgramConfigEntry = ConfigEntry[DeepgramData]
@@ -88,6 +110,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
             translation_key="cannot_connect",
             translation_placeholders={"error": str(err)},
         ) from err
+    speaker = DeepgramSpeaker(
+        entry.data[CONF_API_KEY],
+        session=async_get_clientsession(hass),
+        server=entry.data.get(CONF_SERVER, DEFAULT_SERVER),
+    )
     settings = StreamSettings.from_options(entry.options)
     keyterms = HomeKeyterms(hass, settings.custom_keyterms, from_home=settings.home_keyterms)
     entry.async_on_unload(keyterms.async_start())
@@ -96,6 +123,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
         settings=settings,
         keyterms=keyterms,
         health=ServiceHealth(hass, entry.entry_id, entry.title),
+        speaker=speaker,
+        voices=VoiceCatalogue(
+            speaker,
+            lambda refresh: entry.async_create_background_task(
+                hass, refresh, "deepgram voice list"
+            ),
+        ),
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -110,6 +144,9 @@ async def async_migrate_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -
     Nova keeps Home Assistant's detection as a bounded fallback. The language
     is kept as it was, so a fixed-language entry stays fixed; entity ids do not
     change (the entity's unique id is the entry id).
+
+    1.2 → 1.3: each Deepgram account gets a voice, a subentry of the first of
+    its entries to migrate.
     """
     if entry.version > 1:
         # A newer version of the integration wrote this entry; do not guess.
@@ -120,11 +157,27 @@ async def async_migrate_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -
             options[CONF_END_OF_COMMAND] = END_BY_HOME_ASSISTANT
         hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
         LOGGER.debug("Migrated %s to version 1.2", entry.title)
+    if entry.minor_version < 3:  # noqa: PLR2004 - the minor version being migrated
+        # Nothing is awaited between the check and the add, so of two entries
+        # of one account set up together only the first gets the voice.
+        if not account_has_voice(hass, entry.data):
+            subentry = voice_subentry(hass)
+            hass.config_entries.async_add_subentry(
+                entry,
+                ConfigSubentry(
+                    data=MappingProxyType(subentry["data"]),
+                    subentry_type=subentry["subentry_type"],
+                    title=subentry["title"],
+                    unique_id=subentry["unique_id"],
+                ),
+            )
+        hass.config_entries.async_update_entry(entry, minor_version=3)
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> bool:
-    """Unload the speech-to-text entity and let closing streams finish."""
+    """Unload the entities and let closing streams finish."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     await entry.runtime_data.client.close()
+    await entry.runtime_data.speaker.close()
     return unloaded

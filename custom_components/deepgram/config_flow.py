@@ -15,6 +15,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
     OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_API_KEY
@@ -60,6 +61,7 @@ from .const import (
     EU_SERVER,
     LANGUAGE_FOLLOW_PIPELINE,
     LOGGER,
+    SUBENTRY_VOICE,
 )
 from .protocol import (
     DEFAULT_MODEL,
@@ -73,6 +75,8 @@ from .protocol import (
 )
 from .protocol.models import language_name
 from .settings import StreamSettings
+from .voice import account_has_voice, voice_subentry
+from .voice_flow import DeepgramVoiceFlow
 
 API_KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 MODEL_SELECTOR = SelectSelector(
@@ -204,8 +208,18 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up Deepgram from the UI."""
 
     VERSION = 1
-    # 1.2: "who ends a command" replaces the end-of-speech switch (see __init__.py).
-    MINOR_VERSION = 2
+    # 1.2: "who ends a command" replaces the end-of-speech switch; 1.3: each
+    # Deepgram account has a voice, a subentry of one of its entries (see __init__.py).
+    MINOR_VERSION = 3
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls,
+        config_entry: ConfigEntry,  # noqa: ARG003 - one voice flow for every entry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the voice's flow."""
+        return {SUBENTRY_VOICE: DeepgramVoiceFlow}
 
     @staticmethod
     @callback
@@ -249,6 +263,10 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
                 title=entry_title(self._model, language),
                 data=self._data,
                 options={CONF_MODEL: self._model, CONF_LANGUAGE: language},
+                # The account's first entry brings its voice.
+                subentries=[]
+                if account_has_voice(self.hass, self._data)
+                else [voice_subentry(self.hass)],
             )
         schema = vol.Schema(
             {

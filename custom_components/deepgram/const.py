@@ -57,3 +57,10 @@ DEFAULT_MAX_UTTERANCE: Final = 30.0
 # Flux's own defaults.
 DEFAULT_EOT_THRESHOLD: Final = 0.7
 DEFAULT_EOT_TIMEOUT_MS: Final = 5000
+
+# The voice: a config subentry of one entry per Deepgram account.
+SUBENTRY_VOICE: Final = "tts"
+VOICE_TITLE: Final = "Deepgram Aura-2"
+CONF_VOICE: Final = "voice"
+CONF_SPEED: Final = "speed"
+DEFAULT_SPEED: Final = 1.0

@@ -10,7 +10,7 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
 from . import DeepgramConfigEntry
-from .const import CONF_SERVER
+from .const import CONF_SERVER, SUBENTRY_VOICE
 
 TO_REDACT = {CONF_API_KEY}
 
@@ -19,8 +19,13 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant,  # noqa: ARG001 - Home Assistant's signature
     entry: DeepgramConfigEntry,
 ) -> dict[str, Any]:
-    """Return the entry, its settings and the last streams with their request ids."""
+    """Return the entry, its settings and the last streams and answers with their request ids."""
     data = entry.runtime_data
+    voices = [
+        dict(subentry.data)
+        for subentry in entry.subentries.values()
+        if subentry.subentry_type == SUBENTRY_VOICE
+    ]
     return {
         "entry": {
             "title": entry.title,
@@ -33,4 +38,8 @@ async def async_get_config_entry_diagnostics(
         "model": data.settings.model,
         "key_terms": len(data.keyterms.terms),
         "sessions": [asdict(session) for session in data.sessions],
+        # The account's voice, if this entry carries it.
+        "voice": voices[0] if voices else None,
+        "voice_list": "live" if data.voices.live else "built-in",
+        "answers": [asdict(answer) for answer in data.answers],
     }

@@ -1,4 +1,4 @@
-"""Deepgram's live speech-to-text protocol; independent of Home Assistant."""
+"""Deepgram's live speech-to-text and text-to-speech protocols; independent of Home Assistant."""
 
 from .client import (
     DEFAULT_SERVER,
@@ -34,6 +34,9 @@ from .messages import (
 )
 from .models import DEFAULT_MODEL, MULTILINGUAL, SPEECH_MODELS, SpeechModel
 from .options import LiveOptions
+from .speak import DeepgramSpeaker, SpeakOptions
+from .speech_stream import SpeechStream
+from .voices import Voice
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -51,18 +54,22 @@ __all__ = [
     "DeepgramRateLimitError",
     "DeepgramRequestRejectedError",
     "DeepgramServerError",
+    "DeepgramSpeaker",
     "ErrorMessage",
     "LiveOptions",
     "LiveStream",
     "Metadata",
     "Results",
     "ServerMessage",
+    "SpeakOptions",
     "SpeechModel",
     "SpeechStarted",
+    "SpeechStream",
     "Transcript",
     "TranscriptBuilder",
     "TurnInfo",
     "UtteranceEnd",
+    "Voice",
     "Word",
     "listen_url",
     "normalize_server",

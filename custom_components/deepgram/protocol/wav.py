@@ -1,4 +1,4 @@
-"""Drop a RIFF/WAVE header from the front of a PCM stream.
+"""WAV headers: dropped from the front of audio sent to Deepgram, written for audio from it.
 
 Home Assistant labels raw PCM from a voice pipeline as WAV, while a client of the
 HTTP API may upload a real WAV file. Deepgram is told the raw format, so a header
@@ -60,3 +60,32 @@ class WavHeaderStripper:
         self.done = True
         self._buffer = b""
         return audio
+
+
+# Sizes of a stream whose length is not known yet, as ffmpeg writes them to a pipe.
+_UNKNOWN_SIZE = 0xFFFFFFFF
+
+
+def streaming_wav_header(sample_rate: int, *, channels: int = 1, sample_width: int = 2) -> bytes:
+    """Return the 44-byte header of PCM audio of unknown length.
+
+    Both sizes are 0xFFFFFFFF: readers that trust the data size (Home Assistant's
+    ESPHome WAV parser does) would read a size of 0 as "no audio".
+    """
+    block_align = channels * sample_width
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        _UNKNOWN_SIZE,
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        channels,
+        sample_rate,
+        sample_rate * block_align,
+        block_align,
+        sample_width * 8,
+        b"data",
+        _UNKNOWN_SIZE,
+    )

@@ -1,0 +1,282 @@
+"""Deepgram text-to-speech on an injected aiohttp session: `/v1/speak` REST and websocket.
+
+One websocket answer is a `SpeechStream` (`speech_stream`); REST answers are here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+import json
+import logging
+from typing import Any, Final
+
+import aiohttp
+from yarl import URL
+
+from .client import DEFAULT_SERVER, MAX_RESPONSE_BYTES
+from .errors import (
+    DeepgramConnectionError,
+    DeepgramError,
+    error_for_status,
+)
+from .sentences import (
+    CHARACTERS_PER_MINUTE,
+    MAX_TEXT_CHARS,
+    cut_to_limit,
+    split_sentences,
+)
+from .speech_stream import SpeechStream
+from .voices import Voice, parse_models
+
+LOGGER = logging.getLogger(__name__)
+
+SPEAK_PATH: Final = "/v1/speak"
+MODELS_PATH: Final = "/v1/models"
+# The rates the websocket takes for linear16.
+STREAM_SAMPLE_RATES: Final = (8000, 16000, 24000, 32000, 48000)
+DEFAULT_SAMPLE_RATE: Final = 24000
+CONNECT_TIMEOUT: Final = 8.0
+# Once Deepgram owes audio (a Flush or Close is out), this much silence means it is stuck.
+SILENCE_TIMEOUT: Final = 10.0
+CLOSE_TIMEOUT: Final = 2.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeakOptions:
+    """The query of a `/v1/speak` request: the voice and the audio format."""
+
+    model: str
+    encoding: str = "linear16"
+    sample_rate: int | None = None
+    container: str | None = None
+    bit_rate: int | None = None
+    speed: float | None = None
+
+    def query(self) -> dict[str, str]:
+        """Return the query parameters, leaving Deepgram's defaults unsent."""
+        values: dict[str, Any] = {
+            "model": self.model,
+            "encoding": self.encoding,
+            "sample_rate": self.sample_rate,
+            "container": self.container,
+            "bit_rate": self.bit_rate,
+            "speed": None if self.speed is None else f"{self.speed:g}",
+        }
+        return {key: str(value) for key, value in values.items() if value is not None}
+
+
+def speak_url(server: str, *, websocket: bool) -> URL:
+    """Return the `/v1/speak` URL of an http(s) server, as ws(s) for the websocket."""
+    url = URL(server)
+    if websocket:
+        url = url.with_scheme({"https": "wss", "http": "ws"}.get(url.scheme, url.scheme))
+    return url.with_path(url.path.rstrip("/") + SPEAK_PATH)
+
+
+class DeepgramSpeaker:
+    """Speaks with Deepgram's Aura voices (or a self-hosted server's) with one API key."""
+
+    def __init__(  # noqa: PLR0913 - the bounds are keyword-only knobs for tests
+        self,
+        api_key: str,
+        *,
+        session: aiohttp.ClientSession,
+        server: str = DEFAULT_SERVER,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        silence_timeout: float = SILENCE_TIMEOUT,
+        characters_per_minute: int = CHARACTERS_PER_MINUTE,
+    ) -> None:
+        """Keep the key for the Authorization header; it never goes into a URL."""
+        self._api_key = api_key
+        self._session = session
+        self.server = server
+        self.connect_timeout = connect_timeout
+        self.silence_timeout = silence_timeout
+        self.characters_per_minute = characters_per_minute
+        # Answers in progress, so `close()` can end them.
+        self.streams: set[SpeechStream] = set()
+
+    def __repr__(self) -> str:
+        """Describe the speaker without its key."""
+        return f"DeepgramSpeaker(server={self.server!r})"
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Token {self._api_key}"}
+
+    def open_stream(self, options: SpeakOptions) -> SpeechStream:
+        """Return an answer whose `audio(text)` speaks text as it is written."""
+        return SpeechStream(self, options)
+
+    async def connect_stream(self, options: SpeakOptions) -> aiohttp.ClientWebSocketResponse:
+        """Open a `/v1/speak` websocket; map every failure to a DeepgramError."""
+        url = speak_url(self.server, websocket=True)
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                return await self._session.ws_connect(
+                    url,
+                    params=options.query(),
+                    headers=self._headers,
+                    # pyright misreads aiohttp's attrs fields as no parameters.
+                    timeout=aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT),  # pyright: ignore[reportCallIssue]
+                )
+        except aiohttp.WSServerHandshakeError as err:
+            headers: Mapping[str, str] = err.headers or {}
+            raise error_for_status(
+                err.status,
+                "Deepgram refused to speak",
+                detail=headers.get("dg-error"),
+                request_id=headers.get("dg-request-id"),
+            ) from err
+        except TimeoutError as err:
+            msg = f"Timed out connecting to {url.host} after {self.connect_timeout:g} s"
+            raise DeepgramConnectionError(msg) from err
+        except (aiohttp.ClientError, OSError) as err:
+            msg = f"Cannot connect to {url.host}: {err}"
+            raise DeepgramConnectionError(msg) from err
+
+    async def synthesize(
+        self, text: str, options: SpeakOptions, *, request_ids: list[str] | None = None
+    ) -> AsyncGenerator[bytes]:
+        """Speak one text with the REST endpoint; yield the audio as it streams in.
+
+        The response's request id is appended to `request_ids` as soon as it is known.
+        """
+        url = speak_url(self.server, websocket=False)
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.connect_timeout) as bound:
+                async with self._session.post(
+                    url, params=options.query(), headers=self._headers, json={"text": text}
+                ) as response:
+                    request_id = response.headers.get("dg-request-id")
+                    if request_id and request_ids is not None:
+                        request_ids.append(request_id)
+                    if response.status != 200:  # noqa: PLR2004
+                        raise await _rest_error(response)
+                    while True:
+                        # Each read is bounded by the silence timeout, not the whole answer.
+                        bound.reschedule(loop.time() + self.silence_timeout)
+                        chunk = await response.content.readany()
+                        if not chunk:
+                            break
+                        bound.reschedule(None)
+                        yield chunk
+        except TimeoutError as err:
+            msg = f"Deepgram sent no audio within {self.silence_timeout:g} s"
+            raise DeepgramConnectionError(msg) from err
+        except aiohttp.ClientPayloadError as err:
+            msg = f"Deepgram's audio broke off: {err}"
+            raise DeepgramConnectionError(msg) from err
+        except (aiohttp.ClientError, OSError) as err:
+            msg = f"Cannot connect to {url.host}: {err}"
+            raise DeepgramConnectionError(msg) from err
+
+    async def synthesize_sentences(
+        self,
+        text: AsyncIterable[str],
+        options: SpeakOptions,
+        *,
+        request_ids: list[str] | None = None,
+    ) -> AsyncGenerator[bytes]:
+        """Speak text as it is written with one REST request per sentence batch.
+
+        Each request takes every sentence written by then, up to Deepgram's 2,000
+        characters: the first sentence of a streamed answer goes alone and is heard
+        soonest. The audio of the requests follows one another (MP3 frames concatenate).
+        """
+        sentences = _Sentences()
+        reader = asyncio.create_task(sentences.read(text))
+        try:
+            while (batch := await sentences.next_batch()) is not None:
+                for piece in cut_to_limit(batch):
+                    async for chunk in self.synthesize(piece, options, request_ids=request_ids):
+                        yield chunk
+            await asyncio.wait([reader])
+            if (error := reader.exception()) is not None:
+                raise error
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
+    async def voices(self) -> list[Voice]:
+        """Return the Aura-2 voices the server lists at `GET /v1/models`."""
+        url = URL(self.server + MODELS_PATH)
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                async with self._session.get(url, headers=self._headers) as response:
+                    if response.status != 200:  # noqa: PLR2004
+                        raise await _rest_error(response)
+                    raw = await response.content.read(4 * MAX_RESPONSE_BYTES)
+        except TimeoutError as err:
+            msg = f"Timed out listing Deepgram's voices after {self.connect_timeout:g} s"
+            raise DeepgramConnectionError(msg) from err
+        except (aiohttp.ClientError, OSError) as err:
+            msg = f"Cannot connect to {url.host}: {err}"
+            raise DeepgramConnectionError(msg) from err
+        try:
+            return parse_models(json.loads(raw))
+        except ValueError as err:
+            msg = "Deepgram's model list is not JSON"
+            raise DeepgramConnectionError(msg) from err
+
+    async def close(self) -> None:
+        """End the answers in progress, e.g. when Home Assistant stops."""
+        await asyncio.gather(
+            *(stream.abort() for stream in list(self.streams)), return_exceptions=True
+        )
+
+
+class _Sentences:
+    """Sentences written so far and not yet spoken."""
+
+    def __init__(self) -> None:
+        self._waiting: deque[str] = deque()
+        self._ended = False
+        self._changed = asyncio.Event()
+
+    async def read(self, text: AsyncIterable[str]) -> None:
+        """Take each complete sentence of the text as it is written, then the rest."""
+        pending = ""
+        try:
+            async for chunk in text:
+                sentences, pending = split_sentences(pending + chunk)
+                self._waiting.extend(sentences)
+                self._changed.set()
+            if pending.strip():
+                self._waiting.append(pending.strip())
+        finally:
+            self._ended = True
+            self._changed.set()
+
+    async def next_batch(self) -> str | None:
+        """Wait for a sentence; join those waiting behind it, up to the limit. None at the end."""
+        while not self._waiting:
+            if self._ended:
+                return None
+            self._changed.clear()
+            await self._changed.wait()
+        batch = self._waiting.popleft()
+        while self._waiting and len(batch) + 1 + len(self._waiting[0]) <= MAX_TEXT_CHARS:
+            batch = f"{batch} {self._waiting.popleft()}"
+        return batch
+
+
+async def _rest_error(response: aiohttp.ClientResponse) -> DeepgramError:
+    """Return the error of a refused request, with Deepgram's message and request id."""
+    body: Any = None
+    with suppress(Exception):
+        body = json.loads(await response.content.read(MAX_RESPONSE_BYTES))
+    body = body if isinstance(body, dict) else {}
+    detail = body.get("err_msg") or body.get("message") or response.headers.get("dg-error")
+    request_id = response.headers.get("dg-request-id") or body.get("request_id")
+    return error_for_status(
+        response.status,
+        "Deepgram refused to speak",
+        detail=detail if isinstance(detail, str) else None,
+        request_id=request_id if isinstance(request_id, str) else None,
+    )

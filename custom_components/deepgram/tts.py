@@ -1,0 +1,345 @@
+"""The Deepgram text-to-speech entity: Aura-2 voices, speaking while the answer is written."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from homeassistant.components import tts
+from homeassistant.components.tts import (
+    ATTR_PREFERRED_FORMAT,
+    ATTR_PREFERRED_SAMPLE_BYTES,
+    ATTR_PREFERRED_SAMPLE_CHANNELS,
+    ATTR_PREFERRED_SAMPLE_RATE,
+    ATTR_VOICE,
+    TextToSpeechEntity,
+    TTSAudioResponse,
+    TtsAudioType,
+)
+
+# In 2026.2 TTSAudioRequest is not in the package's __all__.
+from homeassistant.components.tts.entity import TTSAudioRequest
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+    ConfigSubentry,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from . import AnswerRecord, DeepgramConfigEntry
+from .const import (
+    CONF_SPEED,
+    CONF_VOICE,
+    DEFAULT_SPEED,
+    DOMAIN,
+    LOGGER,
+    MANUFACTURER,
+    SUBENTRY_VOICE,
+)
+from .protocol import (
+    DeepgramAuthenticationError,
+    DeepgramError,
+    SpeakOptions,
+    SpeechStream,
+    Voice,
+)
+from .protocol.speak import DEFAULT_SAMPLE_RATE, STREAM_SAMPLE_RATES
+from .protocol.voices import (
+    DEFAULT_VOICE,
+    MAX_SPEED,
+    MIN_SPEED,
+    SPEED_LANGUAGES,
+    default_voice,
+    languages_of,
+    voices_for,
+)
+from .protocol.wav import streaming_wav_header
+
+# Answers are independent; Deepgram limits concurrency per project, not here.
+PARALLEL_UPDATES = 0
+
+# Home Assistant 2026.11 hands a 16-bit WAV stream on untouched when the entity
+# honours the requested format; before, it runs ffmpeg whenever a sample rate,
+# channel count or width is requested, and that ffmpeg holds a WAV back for
+# seconds of audio (see `audio_route`).
+WAV_PASSTHROUGH: Final = hasattr(tts, "PcmFormat")
+
+SUPPORTED_OPTIONS: Final = [
+    ATTR_VOICE,
+    CONF_SPEED,
+    ATTR_PREFERRED_FORMAT,
+    ATTR_PREFERRED_SAMPLE_RATE,
+    ATTR_PREFERRED_SAMPLE_CHANNELS,
+    ATTR_PREFERRED_SAMPLE_BYTES,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioRoute:
+    """How an answer reaches Deepgram and in which format it comes back."""
+
+    extension: str
+    # The websocket's linear16 rate; None for MP3 over REST.
+    sample_rate: int | None = None
+
+    @property
+    def name(self) -> str:
+        """Describe the route for diagnostics."""
+        if self.sample_rate is None:
+            return f"rest {self.extension}"
+        return f"websocket {self.extension} {self.sample_rate}"
+
+
+def _number(options: Mapping[str, Any], key: str) -> int | None:
+    value = options.get(key)
+    return None if value is None else int(value)
+
+
+def audio_route(
+    options: Mapping[str, Any], *, wav_passthrough: bool = WAV_PASSTHROUGH
+) -> AudioRoute:
+    """Pick the format that reaches the listener soonest with the least conversion.
+
+    Streaming WAV from the websocket (one header, then Deepgram's linear16 as it
+    arrives) goes out untouched whenever Home Assistant does not convert it. MP3
+    over REST needs no conversion where MP3 is asked for. Where Home Assistant
+    converts anyway (before 2026.11: whenever a sample format is asked for), it
+    gets MP3: 2026.2's ffmpeg holds WAV back for about 2.8 s of a spoken answer
+    but MP3 for about 0.9 s (2026.10, which probes less, holds both ~0.9 s;
+    `python -m benchmarks.tts` measures it).
+    """
+    final = options.get(ATTR_PREFERRED_FORMAT) or "mp3"
+    rate = _number(options, ATTR_PREFERRED_SAMPLE_RATE)
+    channels = _number(options, ATTR_PREFERRED_SAMPLE_CHANNELS)
+    width = _number(options, ATTR_PREFERRED_SAMPLE_BYTES)
+    asks_samples = any(value is not None for value in (rate, channels, width))
+    honourable_wav = (
+        final == "wav"
+        and channels in (None, 1)
+        and width in (None, 2)
+        and (rate is None or rate in STREAM_SAMPLE_RATES)
+    )
+    if honourable_wav and (wav_passthrough or not asks_samples):
+        return AudioRoute("wav", rate or DEFAULT_SAMPLE_RATE)
+    if final == "mp3" and not asks_samples:
+        return AudioRoute("mp3")
+    # Home Assistant converts from here on; on 2026.11 only if the extension differs.
+    if wav_passthrough and final == "mp3":
+        return AudioRoute("wav", DEFAULT_SAMPLE_RATE)
+    return AudioRoute("mp3")
+
+
+def voice_of_model(model: str) -> Voice:
+    """Describe a voice the catalogue lacks from its id, e.g. aura-2-zeus-en."""
+    parts = model.split("-")
+    name = parts[-2].title() if len(parts) >= 3 else model  # noqa: PLR2004
+    return Voice(model, name, (parts[-1],))
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: DeepgramConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the voice of the entry, if it carries its account's voice; and one added later."""
+    data = entry.runtime_data
+    await data.voices.refresh()
+    added: set[str] = set()
+
+    @callback
+    def add_voices() -> None:
+        for subentry in entry.subentries.values():
+            if subentry.subentry_type != SUBENTRY_VOICE or subentry.subentry_id in added:
+                continue
+            added.add(subentry.subentry_id)
+            async_add_entities(
+                [DeepgramTextToSpeechEntity(entry, subentry)],
+                config_subentry_id=subentry.subentry_id,
+            )
+
+    @callback
+    def entry_changed(change: ConfigEntryChange, changed: ConfigEntry) -> None:
+        if change is ConfigEntryChange.UPDATED and changed.entry_id == entry.entry_id:
+            add_voices()
+
+    add_voices()
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, entry_changed)
+    )
+
+
+class _Answer:
+    """What one answer sent and when, for the log, Repairs and diagnostics."""
+
+    def __init__(self, voice: Voice, route: AudioRoute) -> None:
+        self.voice = voice
+        self.route = route
+        self.started = dt_util.utcnow()
+        self.characters = 0
+        self.first_text_at: float | None = None
+        self.first_audio_at: float | None = None
+        self.request_ids: list[str] = []
+
+    async def text(self, message_gen: AsyncIterable[str]) -> AsyncGenerator[str]:
+        """Pass the agent's text through, noting when it starts and how long it is."""
+        async for chunk in message_gen:
+            if self.first_text_at is None:
+                self.first_text_at = asyncio.get_running_loop().time()
+            self.characters += len(chunk)
+            yield chunk
+
+    def heard(self) -> None:
+        if self.first_audio_at is None:
+            self.first_audio_at = asyncio.get_running_loop().time()
+
+    def record(self, outcome: str) -> AnswerRecord:
+        first_audio_ms = None
+        if self.first_audio_at is not None and self.first_text_at is not None:
+            first_audio_ms = round((self.first_audio_at - self.first_text_at) * 1000)
+        return AnswerRecord(
+            started=self.started.isoformat(),
+            request_ids=tuple(self.request_ids),
+            voice=self.voice.model,
+            route=self.route.name,
+            characters=self.characters,
+            first_audio_ms=first_audio_ms,
+            outcome=outcome,
+        )
+
+
+class DeepgramTextToSpeechEntity(TextToSpeechEntity):
+    """Speaks with Deepgram's Aura-2 voices; streams text in and audio out."""
+
+    _attr_has_entity_name = True
+    # Home Assistant's TTS needs a name of the entity's own: "Deepgram" + "Aura-2".
+    _attr_name = "Aura-2"
+    _attr_supported_options = SUPPORTED_OPTIONS
+
+    def __init__(self, entry: DeepgramConfigEntry, subentry: ConfigSubentry) -> None:
+        """Describe the voice and its service device."""
+        self._entry = entry
+        self._catalogue = entry.runtime_data.voices
+        model = str(subentry.data.get(CONF_VOICE, DEFAULT_VOICE))
+        self._voice = self._catalogue.get(model) or voice_of_model(model)
+        speed = float(subentry.data.get(CONF_SPEED, DEFAULT_SPEED))
+        self._attr_unique_id = subentry.subentry_id
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, subentry.subentry_id)},
+            manufacturer=MANUFACTURER,
+            model="Aura-2",
+            name=MANUFACTURER,
+            entry_type=DeviceEntryType.SERVICE,
+        )
+        languages = languages_of(self._catalogue.voices)
+        self._attr_supported_languages = languages
+        self._attr_default_language = (
+            self._voice.languages[0] if self._voice.languages[0] in languages else languages[0]
+        )
+        # The configured voice and speed are default options so they are part of
+        # Home Assistant's cache key: changing them is not answered from the cache.
+        self._attr_default_options = {ATTR_VOICE: self._voice.model, CONF_SPEED: speed}
+
+    @callback
+    def async_get_supported_voices(self, language: str) -> list[tts.Voice] | None:
+        """Return Deepgram's voices of the language, its regional accent first."""
+        self._catalogue.retry_if_due()
+        voices = voices_for(self._catalogue.voices, language)
+        return [tts.Voice(voice.model, voice.label) for voice in voices] or None
+
+    def _voice_for(self, language: str, options: Mapping[str, Any]) -> Voice:
+        """Return the voice asked for if it speaks the language, else the language's own."""
+        model = str(options.get(ATTR_VOICE) or self._voice.model)
+        voice = self._catalogue.get(model) or voice_of_model(model)
+        if voice.speaks(language):
+            return voice
+        return default_voice(self._catalogue.voices, language) or self._voice
+
+    @staticmethod
+    def _speed_for(voice: Voice, options: Mapping[str, Any]) -> float | None:
+        """Return the speed to send: only where Deepgram has it, and only if not normal."""
+        speed = float(options.get(CONF_SPEED) or DEFAULT_SPEED)
+        if voice.language not in SPEED_LANGUAGES or speed == DEFAULT_SPEED:
+            return None
+        return min(max(speed, MIN_SPEED), MAX_SPEED)
+
+    async def async_stream_tts_audio(self, request: TTSAudioRequest) -> TTSAudioResponse:
+        """Speak the answer as it is written; the audio streams out as it arrives."""
+        route = audio_route(request.options)
+        voice = self._voice_for(request.language, request.options)
+        answer = _Answer(voice, route)
+        speed = self._speed_for(voice, request.options)
+        return TTSAudioResponse(route.extension, self._audio(answer, request.message_gen, speed))
+
+    async def async_get_tts_audio(
+        self, message: str, language: str, options: dict[str, Any]
+    ) -> TtsAudioType:
+        """Speak one whole message (Home Assistant streams instead where it can)."""
+
+        async def whole() -> AsyncGenerator[str]:
+            yield message
+
+        response = await self.async_stream_tts_audio(TTSAudioRequest(language, options, whole()))
+        audio = b"".join([chunk async for chunk in response.data_gen])
+        return (response.extension, audio) if audio else (None, None)
+
+    async def _audio(
+        self, answer: _Answer, message_gen: AsyncIterable[str], speed: float | None
+    ) -> AsyncGenerator[bytes]:
+        """Yield the answer's audio; on failure log one line and end the audio."""
+        route = answer.route
+        speaker = self._entry.runtime_data.speaker
+        text = answer.text(message_gen)
+        options = SpeakOptions(
+            model=answer.voice.model,
+            encoding="mp3" if route.sample_rate is None else "linear16",
+            sample_rate=route.sample_rate,
+            speed=speed,
+        )
+        outcome = "cancelled"
+        stream: SpeechStream | None = None
+        try:
+            if route.sample_rate is not None:
+                yield streaming_wav_header(route.sample_rate)
+                stream = speaker.open_stream(options)
+                audio = stream.audio(text)
+            else:
+                audio = speaker.synthesize_sentences(text, options, request_ids=answer.request_ids)
+            try:
+                async for chunk in audio:
+                    answer.heard()
+                    yield chunk
+            finally:
+                await audio.aclose()
+                if stream is not None and stream.request_id:
+                    answer.request_ids.append(stream.request_id)
+        except DeepgramError as err:
+            outcome = f"{type(err).__name__}: {err}"
+            if err.request_id and err.request_id not in answer.request_ids:
+                answer.request_ids.append(err.request_id)
+            self._failed(err)
+        else:
+            if stream is not None and stream.aborted:
+                outcome = "stopped: the entry was unloaded"
+            else:
+                outcome = "success"
+                self._entry.runtime_data.health.stream_succeeded()
+        finally:
+            record = answer.record(outcome)
+            self._entry.runtime_data.answers.append(record)
+            LOGGER.debug("Deepgram answer: %s", record)
+
+    def _failed(self, err: DeepgramError) -> None:
+        """Log the one line a failed answer gets; raise Repairs issues or re-authentication."""
+        self._entry.runtime_data.health.stream_failed(err)
+        if isinstance(err, DeepgramAuthenticationError):
+            LOGGER.error("Deepgram rejected the API key, please re-authenticate: %s", err)
+            self._entry.async_start_reauth(self.hass)
+        else:
+            LOGGER.error("Deepgram could not speak the answer: %s", err)

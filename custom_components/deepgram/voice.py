@@ -1,0 +1,107 @@
+"""The voice of a Deepgram account: which entry carries it, and the voices to choose from.
+
+A household with two speech-to-text entries on one Deepgram project gets one
+voice: it is a config subentry of one of them (the first set up), and an entry
+of an account that already has a voice offers none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentryData
+from homeassistant.core import HomeAssistant, callback
+
+from .const import (
+    CONF_PROJECT_ID,
+    CONF_SERVER,
+    CONF_SPEED,
+    CONF_VOICE,
+    DEFAULT_SPEED,
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_VOICE,
+    VOICE_TITLE,
+)
+from .protocol import DeepgramError, DeepgramSpeaker, Voice
+from .protocol.voices import CATALOGUE, DEFAULT_VOICE, default_voice
+
+# A failed voice list is asked for again at most this often.
+VOICES_RETRY_SECONDS = 600.0
+
+
+def account_of(data: Mapping[str, Any]) -> str:
+    """Return what identifies a Deepgram account: the project, or a self-hosted server."""
+    return str(data.get(CONF_PROJECT_ID) or data[CONF_SERVER])
+
+
+def has_voice(entry: ConfigEntry) -> bool:
+    """Whether the entry carries its account's voice."""
+    return any(sub.subentry_type == SUBENTRY_VOICE for sub in entry.subentries.values())
+
+
+def account_has_voice(hass: HomeAssistant, data: Mapping[str, Any]) -> bool:
+    """Whether any entry of the account of `data` already carries the voice."""
+    account = account_of(data)
+    return any(
+        has_voice(entry) and account_of(entry.data) == account
+        for entry in hass.config_entries.async_entries(DOMAIN)
+    )
+
+
+def voice_subentry(hass: HomeAssistant) -> ConfigSubentryData:
+    """Return a new voice for Home Assistant's language (Thalia where Aura-2 lacks it)."""
+    voice = default_voice(CATALOGUE, hass.config.language)
+    return ConfigSubentryData(
+        data={CONF_VOICE: voice.model if voice else DEFAULT_VOICE, CONF_SPEED: DEFAULT_SPEED},
+        subentry_type=SUBENTRY_VOICE,
+        title=VOICE_TITLE,
+        unique_id=None,
+    )
+
+
+class VoiceCatalogue:
+    """Deepgram's voices from `GET /v1/models`, with the built-in catalogue until then."""
+
+    def __init__(
+        self,
+        speaker: DeepgramSpeaker,
+        create_task: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]],
+    ) -> None:
+        """Start from the built-in catalogue."""
+        self._speaker = speaker
+        self._create_task = create_task
+        self.voices: tuple[Voice, ...] = CATALOGUE
+        self.live = False
+        self._failed_at: float | None = None
+        self._refreshing = False
+
+    async def refresh(self) -> None:
+        """Fetch the live list; keep the current one if it cannot be had."""
+        self._refreshing = True
+        try:
+            voices = await self._speaker.voices()
+        except DeepgramError as err:
+            LOGGER.debug("Using the built-in voice list; Deepgram's is unavailable: %s", err)
+            self._failed_at = asyncio.get_running_loop().time()
+            return
+        finally:
+            self._refreshing = False
+        if voices:
+            self.voices = tuple(voices)
+            self.live = True
+
+    @callback
+    def retry_if_due(self) -> None:
+        """Ask Deepgram again in the background if the last attempt failed a while ago."""
+        if self.live or self._refreshing or self._failed_at is None:
+            return
+        if asyncio.get_running_loop().time() - self._failed_at >= VOICES_RETRY_SECONDS:
+            self._refreshing = True
+            self._create_task(self.refresh())
+
+    def get(self, model: str) -> Voice | None:
+        """Return a voice by its model id."""
+        return next((voice for voice in self.voices if voice.model == model), None)

@@ -1,0 +1,276 @@
+"""The Deepgram voice in Home Assistant: languages, voices, options on the wire, streaming."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from http import HTTPStatus
+import struct
+import time
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    WebSocketGenerator,
+)
+
+from custom_components.deepgram.protocol import DeepgramConnectionError, DeepgramSpeaker
+from custom_components.deepgram.tts import WAV_PASSTHROUGH, audio_route
+from homeassistant.components import tts
+from homeassistant.core import HomeAssistant
+
+from . import setup_integration
+from .deepgram_server import DeepgramTestServer
+
+ENGINE = "tts.deepgram_aura_2"
+WAV_16K = {
+    "preferred_format": "wav",
+    "preferred_sample_rate": 16000,
+    "preferred_sample_channels": 1,
+    "preferred_sample_bytes": 2,
+}
+
+
+@pytest.fixture
+async def voice(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> MockConfigEntry:
+    """Set up an entry of an account with no voice yet: it gets the voice."""
+    await setup_integration(hass, mock_config_entry)
+    assert hass.states.get(ENGINE) is not None
+    return mock_config_entry
+
+
+def entity(hass: HomeAssistant) -> tts.TextToSpeechEntity:
+    found = tts.get_engine_instance(hass, ENGINE)
+    assert isinstance(found, tts.TextToSpeechEntity)
+    return found
+
+
+async def written(*chunks: str, delay: float = 0.0) -> AsyncIterator[str]:
+    """Yield an answer as an agent writes it."""
+    for chunk in chunks:
+        if delay:
+            await asyncio.sleep(delay)
+        yield chunk
+
+
+async def stream_audio(
+    hass: HomeAssistant, text: AsyncIterator[str], options: dict[str, Any], language: str = "en"
+) -> tuple[bytes, float | None]:
+    """Stream an answer through Home Assistant; return the audio and when its first byte came."""
+    stream = tts.async_create_stream(hass, ENGINE, language, options)
+    stream.async_set_message_stream(text)
+    started = time.monotonic()
+    first: float | None = None
+    audio = bytearray()
+    async for chunk in stream.async_stream_result():
+        if first is None and chunk:
+            first = time.monotonic() - started
+        audio += chunk
+    return bytes(audio), first
+
+
+async def test_languages_and_voices(
+    hass: HomeAssistant, voice: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    """Every Aura-2 language; voices by the names people read, the accent first."""
+    engine = entity(hass)
+    assert {"en", "en-US", "en-GB", "es", "de", "nl", "fr", "it", "ja"} <= set(
+        engine.supported_languages
+    )
+    assert engine.default_language == "en"
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "tts/engine/voices", "engine_id": ENGINE, "language": "en-GB"}
+    )
+    reply = await client.receive_json()
+    voices = reply["result"]["voices"]
+    assert {voices[0]["name"], voices[1]["name"]} == {"Draco (British)", "Pandora (British)"}
+    assert {"voice_id": "aura-2-thalia-en", "name": "Thalia (American)"} in voices
+    await client.send_json_auto_id(
+        {"type": "tts/engine/voices", "engine_id": ENGINE, "language": "de"}
+    )
+    german = (await client.receive_json())["result"]["voices"]
+    assert german
+    assert all(item["voice_id"].endswith("-de") for item in german)
+    assert voice.runtime_data.voices.live
+
+
+async def test_built_in_voices_when_the_list_fails(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    deepgram_server: DeepgramTestServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If Deepgram's list cannot be fetched, the built-in catalogue serves.
+
+    The local server always lists its models, so the fetch itself fails here.
+    """
+
+    async def unreachable(_: DeepgramSpeaker) -> list[Any]:
+        raise DeepgramConnectionError("Cannot connect to api.deepgram.com")
+
+    monkeypatch.setattr(DeepgramSpeaker, "voices", unreachable)
+    await setup_integration(hass, mock_config_entry)
+    assert not mock_config_entry.runtime_data.voices.live
+    names = {voice.name for voice in entity(hass).async_get_supported_voices("fr") or []}
+    assert names == {"Agathe", "Hector"}
+
+
+async def test_tts_get_url_speaks_with_rest_mp3(
+    hass: HomeAssistant,
+    voice: MockConfigEntry,
+    deepgram_server: DeepgramTestServer,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A one-off message: one REST request, MP3 passed through, cached by Home Assistant."""
+    client = await hass_client()
+    reply = await client.post(
+        "/api/tts_get_url", json={"engine_id": ENGINE, "message": "Hello there.", "language": "en"}
+    )
+    assert reply.status == HTTPStatus.OK
+    audio_reply = await client.get((await reply.json())["path"])
+    assert audio_reply.status == HTTPStatus.OK
+    audio = await audio_reply.read()
+    [post] = deepgram_server.speak.posts
+    assert dict(post.query) == {"model": "aura-2-thalia-en", "encoding": "mp3"}
+    assert post.texts == ["Hello there."]
+    assert audio == bytes(post.audio)  # no conversion, no re-encoding
+
+    # The same message again comes from Home Assistant's cache.
+    reply = await client.post(
+        "/api/tts_get_url", json={"engine_id": ENGINE, "message": "Hello there.", "language": "en"}
+    )
+    assert await (await client.get((await reply.json())["path"])).read() == audio
+    assert len(deepgram_server.speak.posts) == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "options", "model", "speed"),
+    [
+        ("de", {}, "aura-2-viktoria-de", None),
+        ("en-GB", {}, "aura-2-thalia-en", None),
+        ("en", {"voice": "aura-2-draco-en", "speed": 1.2}, "aura-2-draco-en", "1.2"),
+        # A voice of another language gives way to the language's own.
+        ("fr", {"voice": "aura-2-draco-en"}, "aura-2-agathe-fr", None),
+        # Deepgram has no speed for French voices: it is not sent.
+        ("fr", {"speed": 1.3}, "aura-2-agathe-fr", None),
+    ],
+)
+async def test_voice_language_and_speed_on_the_wire(  # noqa: PLR0913, PLR0917 - fixtures and the case
+    hass: HomeAssistant,
+    voice: MockConfigEntry,
+    deepgram_server: DeepgramTestServer,
+    language: str,
+    options: dict[str, Any],
+    model: str,
+    speed: str | None,
+) -> None:
+    """What Deepgram is asked for follows the language and the options."""
+    media_id = tts.generate_media_source_id(
+        hass, "Bonjour.", engine=ENGINE, language=language, options=options, cache=False
+    )
+    extension, audio = await tts.async_get_media_source_audio(hass, media_id)
+    assert (extension, bool(audio)) == ("mp3", True)
+    [post] = deepgram_server.speak.posts
+    assert post.param("model") == model
+    assert post.param("speed") == speed
+
+
+async def test_streamed_wav_is_deepgram_audio_behind_one_header(
+    hass: HomeAssistant, voice: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """Asked for WAV: the websocket's linear16 behind one streaming header, no ffmpeg."""
+    text = written("Sure!", " The lights are on.", " Anything", " else?", delay=0.3)
+    audio, first = await stream_audio(hass, text, {"preferred_format": "wav"})
+
+    [session] = deepgram_server.speak.sessions
+    assert dict(session.query) == {
+        "model": "aura-2-thalia-en",
+        "encoding": "linear16",
+        "sample_rate": "24000",
+    }
+    assert "".join(session.texts) == "Sure! The lights are on. Anything else?"
+    assert session.flushes == 3
+    fields = struct.unpack("<4sI4s4sIHHIIHH4sI", audio[:44])
+    assert fields[:2] == (b"RIFF", 0xFFFFFFFF)
+    assert fields[6:8] == (1, 24000)
+    assert fields[-1] == 0xFFFFFFFF
+    assert audio[44:] == bytes(session.audio)
+    # "Sure!" was heard while the agent was still writing (its last words come at 1.2 s).
+    assert first is not None
+    assert first < 1.0
+
+
+async def test_satellite_wav_format(
+    hass: HomeAssistant, voice: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """A satellite's 16 kHz WAV: honoured by the websocket where Home Assistant passes it
+    through (2026.11), else MP3 that Home Assistant's ffmpeg turns into the WAV."""
+    audio, _ = await stream_audio(hass, written("Done."), dict(WAV_16K))
+    fields = struct.unpack("<4sI4s4sIHHIIHH4sI", audio[:44])
+    assert fields[0] == b"RIFF"
+    assert fields[6:8] == (1, 16000)
+    assert len(audio) > 44 + 3200  # at least 0.1 s of speech
+    if WAV_PASSTHROUGH:
+        assert deepgram_server.speak.sessions[0].param("sample_rate") == "16000"
+    else:
+        assert deepgram_server.speak.posts[0].param("encoding") == "mp3"
+
+
+@pytest.mark.parametrize(
+    ("options", "passthrough", "route"),
+    [
+        ({}, False, "rest mp3"),
+        ({}, True, "rest mp3"),
+        ({"preferred_format": "wav"}, False, "websocket wav 24000"),
+        ({"preferred_format": "wav", "preferred_sample_rate": 48000}, True, "websocket wav 48000"),
+        (WAV_16K, True, "websocket wav 16000"),
+        (WAV_16K, False, "rest mp3"),
+        ({**WAV_16K, "preferred_sample_rate": 22050}, True, "rest mp3"),
+        ({**WAV_16K, "preferred_sample_channels": 2}, True, "rest mp3"),
+        ({"preferred_format": "mp3", "preferred_sample_rate": 48000}, True, "websocket wav 24000"),
+        ({"preferred_format": "mp3", "preferred_sample_rate": 48000}, False, "rest mp3"),
+        ({"preferred_format": "flac", "preferred_sample_rate": 48000}, True, "rest mp3"),
+    ],
+)
+def test_audio_route(options: dict[str, Any], passthrough: bool, route: str) -> None:
+    """No conversion where none is needed; else what Home Assistant converts soonest."""
+    assert audio_route(options, wav_passthrough=passthrough).name == route
+
+
+async def test_tts_speak_plays_deepgram_audio(
+    hass: HomeAssistant, voice: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """`tts.speak` hands a media player a media source that resolves to Deepgram's MP3."""
+    calls = async_mock_service(hass, "media_player", "play_media")
+    await hass.services.async_call(
+        "tts",
+        "speak",
+        {
+            "entity_id": ENGINE,
+            "media_player_entity_id": "media_player.kitchen",
+            "message": "Dinner is ready.",
+            "cache": False,
+        },
+        blocking=True,
+    )
+    [call] = calls
+    extension, audio = await tts.async_get_media_source_audio(hass, call.data["media_content_id"])
+    [post] = deepgram_server.speak.posts
+    assert (extension, audio) == ("mp3", bytes(post.audio))
+    assert post.texts == ["Dinner is ready."]
+
+
+async def test_whole_message_for_callers_that_do_not_stream(
+    hass: HomeAssistant, voice: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """`async_get_tts_audio` returns one message's whole audio, or nothing on failure."""
+    engine = entity(hass)
+    extension, audio = await engine.async_get_tts_audio("Hello.", "en", {})
+    assert (extension, audio) == ("mp3", bytes(deepgram_server.speak.posts[0].audio))
+    deepgram_server.speak.refuse_status = 503
+    assert await engine.async_get_tts_audio("Hello again.", "en", {}) == (None, None)
