@@ -55,7 +55,7 @@ async def test_version_1_1_entries_migrate_in_place(
     stored: dict[str, Any],
     migrated: dict[str, Any],
 ) -> None:
-    """The fixed language stays, the end-of-speech switch maps, the entity id stays."""
+    """The fixed language stays, the end-of-speech switch maps, the entity id stays, a voice comes."""
     entry = entry_of_version_1_1(deepgram_server.url, **stored)
     entry.add_to_hass(hass)
     # The entity as the earlier version registered it.
@@ -71,11 +71,13 @@ async def test_version_1_1_entries_migrate_in_place(
     await hass.async_block_till_done()
 
     assert entry.state is ConfigEntryState.LOADED
-    assert (entry.version, entry.minor_version) == (1, 2)
+    assert (entry.version, entry.minor_version) == (1, 3)
     assert dict(entry.options) == {CONF_MODEL: "nova-3", CONF_LANGUAGE: "en", **migrated}
     assert entity_registry.async_get_entity_id("stt", DOMAIN, entry.entry_id) == ENTITY_ID
     assert hass.states.get(ENTITY_ID) is not None
     assert len(hass.states.async_entity_ids("stt")) == 1
+    # 1.3: the account's voice, on its only entry.
+    assert [subentry.subentry_type for subentry in entry.subentries.values()] == ["tts"]
 
 
 async def test_entry_from_a_newer_version_is_not_guessed_at(
