@@ -155,7 +155,9 @@ async def bench(runs: int) -> None:
         async with running_home_assistant() as hass:
             pipelines = await set_up_pipelines(hass, server.url)
             for run in range(runs):
-                pcm = synthesize(PHRASES[run % len(PHRASES)], trailing_silence=1.5)
+                pcm = await asyncio.to_thread(
+                    synthesize, PHRASES[run % len(PHRASES)], trailing_silence=1.5
+                )
                 for end_of_speech in (True, False):
                     latency, text = await one_run(hass, pipelines[end_of_speech], pcm)
                     if not text:

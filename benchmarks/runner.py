@@ -114,7 +114,7 @@ class Server:
             text=True,
         )
         line = self.process.stdout.readline() if self.process.stdout else ""
-        match = re.search(r"(http://\S+)", line)
+        match = re.search(r"(http://[^\s,]+)", line)  # the line goes on after a comma
         if match is None:
             self.stop()
             msg = f"the local Deepgram server did not start (see {WORK / 'server.log'})"

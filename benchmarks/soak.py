@@ -46,19 +46,20 @@ def current_rss_mb() -> float:
     return pages * resource.getpagesize() / 1e6
 
 
-def snapshot() -> str:
+async def snapshot() -> str:
     """Describe sockets, tasks and memory now."""
     gc.collect()
-    return (
-        f"{open_sockets()} sockets, {len(asyncio.all_tasks())} tasks, {current_rss_mb():.1f} MB RSS"
-    )
+    tasks = len(asyncio.all_tasks())
+    # Reading /proc is file I/O: out of the event loop, as Home Assistant requires.
+    sockets, rss = await asyncio.to_thread(lambda: (open_sockets(), current_rss_mb()))
+    return f"{sockets} sockets, {tasks} tasks, {rss:.1f} MB RSS"
 
 
 async def sessions_in_a_row(
     hass: HomeAssistant, entity: stt.SpeechToTextEntity, server: DeepgramTestServer, count: int
 ) -> None:
     """Run `count` short sessions one after another and compare before and after."""
-    pcm = synthesize("hello")
+    pcm = await asyncio.to_thread(synthesize, "hello")
 
     async def one() -> None:
         async def audio() -> AsyncIterator[bytes]:
@@ -75,7 +76,7 @@ async def sessions_in_a_row(
     for _ in range(20):  # warm up caches and pools before the baseline
         await one()
     await hass.async_block_till_done(wait_background_tasks=True)
-    before = snapshot()
+    before = await snapshot()
     started = time.monotonic()
     for _ in range(count):
         await one()
@@ -84,7 +85,7 @@ async def sessions_in_a_row(
     await asyncio.sleep(0.2)  # let the server finish its side of the last close
     print(f"{count} sessions in a row, {elapsed / count * 1000:.1f} ms each")  # noqa: T201
     print(f"  before: {before}")  # noqa: T201
-    print(f"  after:  {snapshot()}; server streams still open: {server.active_streams}")  # noqa: T201
+    print(f"  after:  {await snapshot()}; server streams still open: {server.active_streams}")  # noqa: T201
 
 
 async def stalled_stream(
@@ -92,7 +93,7 @@ async def stalled_stream(
 ) -> None:
     """Stall the microphone for `stall` seconds mid-command, past Deepgram's idle timeout."""
     server.utterances[:] = [PHRASE]
-    pcm = synthesize(PHRASE)
+    pcm = await asyncio.to_thread(synthesize, PHRASE)
 
     async def audio() -> AsyncIterator[bytes]:
         for index, chunk in enumerate(chunked(pcm, CHUNK)):
@@ -113,7 +114,7 @@ async def long_stream(
     entity: stt.SpeechToTextEntity, server: DeepgramTestServer, minutes: float
 ) -> None:
     """Talk for `minutes` at real time, a command every few seconds."""
-    command = synthesize(PHRASE, trailing_silence=2.0)
+    command = await asyncio.to_thread(synthesize, PHRASE, trailing_silence=2.0)
     repeats = max(1, round(minutes * 60 / (len(command) / 32000)))
     server.utterances[:] = [PHRASE] * repeats
     loop = asyncio.get_running_loop()
@@ -130,7 +131,7 @@ async def long_stream(
     print(  # noqa: T201
         f"{minutes:g} min real-time stream ({time.monotonic() - started:.0f} s): {result.result}, "
         f"{repeats} commands, transcript {'complete' if ok else 'WRONG'}, "
-        f"closed with {server.sessions[-1].close_code}; {snapshot()}"
+        f"closed with {server.sessions[-1].close_code}; {await snapshot()}"
     )
 
 

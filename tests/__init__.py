@@ -1,11 +1,16 @@
 """Tests of the Deepgram integration."""
 
-from typing import Any
+from __future__ import annotations
 
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components import stt
-from homeassistant.core import HomeAssistant
+
+if TYPE_CHECKING:
+    # Only for annotations: the benchmarks import this package without the test plugin.
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    from homeassistant.core import HomeAssistant
 
 
 def pcm_metadata(
