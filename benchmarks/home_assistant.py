@@ -28,6 +28,7 @@ from aiohttp.resolver import AsyncResolver
 
 from custom_components.deepgram.config_flow import DeepgramConfigFlow
 from custom_components.deepgram.const import CONF_LANGUAGE, CONF_MODEL, CONF_SERVER, DOMAIN
+from custom_components.deepgram.voice import account_has_voice, voice_subentry
 from homeassistant import block_async_io, bootstrap, config as conf_util, config_entries, loader
 from homeassistant.components import stt
 from homeassistant.const import CONF_API_KEY
@@ -158,6 +159,10 @@ async def add_deepgram(
         # The current versions, so that no migration runs.
         version=DeepgramConfigFlow.VERSION,
         minor_version=DeepgramConfigFlow.MINOR_VERSION,
+        # As the config flow does: the account's first entry brings its voice.
+        subentries_data=None
+        if account_has_voice(hass, {CONF_SERVER: server})
+        else [voice_subentry(hass)],
     )
     await hass.config_entries.async_add(entry)
     if entry.state is not config_entries.ConfigEntryState.LOADED:
