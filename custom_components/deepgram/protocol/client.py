@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Coroutine
 from contextlib import aclosing, suppress
 from dataclasses import dataclass
 import json
@@ -32,6 +32,7 @@ from .messages import (
 )
 from .options import LiveOptions
 from .wav import WavHeaderStripper
+from .websocket import connect_websocket
 
 LOGGER = logging.getLogger(__name__)
 
@@ -450,32 +451,17 @@ class DeepgramClient:
 
     async def connect(self, options: LiveOptions) -> aiohttp.ClientWebSocketResponse:
         """Open a live stream; map every failure to a DeepgramError."""
-        url = listen_url(self.server, flux=options.flux)
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                return await self._session.ws_connect(
-                    url,
-                    params=options.query(),
-                    headers=self._headers,
-                    heartbeat=FLUX_PING_INTERVAL if options.flux else None,
-                    max_msg_size=MAX_MESSAGE_BYTES,
-                    # pyright misreads aiohttp's attrs fields as no parameters.
-                    timeout=aiohttp.ClientWSTimeout(ws_close=self.finish_timeout),  # pyright: ignore[reportCallIssue]
-                )
-        except aiohttp.WSServerHandshakeError as err:
-            headers: Mapping[str, str] = err.headers or {}
-            raise error_for_status(
-                err.status,
-                "Deepgram refused the stream",
-                detail=headers.get("dg-error"),
-                request_id=headers.get("dg-request-id"),
-            ) from err
-        except TimeoutError as err:
-            msg = f"Timed out connecting to {url.host} after {self.connect_timeout} s"
-            raise DeepgramConnectionError(msg) from err
-        except (aiohttp.ClientError, OSError) as err:
-            msg = f"Cannot connect to {url.host}: {err}"
-            raise DeepgramConnectionError(msg) from err
+        return await connect_websocket(
+            self._session,
+            listen_url(self.server, flux=options.flux),
+            params=options.query(),
+            headers=self._headers,
+            connect_timeout=self.connect_timeout,
+            close_timeout=self.finish_timeout,
+            refused="Deepgram refused the stream",
+            heartbeat=FLUX_PING_INTERVAL if options.flux else None,
+            max_msg_size=MAX_MESSAGE_BYTES,
+        )
 
     def open_stream(self, audio: AsyncIterable[bytes], options: LiveOptions) -> LiveStream:
         """Return a live request whose `messages()` streams `audio` as it arrives."""

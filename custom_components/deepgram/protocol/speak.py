@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable
 from contextlib import suppress
 from dataclasses import dataclass
 import json
@@ -31,6 +31,7 @@ from .sentences import (
 )
 from .speech_stream import SpeechStream
 from .voices import Voice, parse_models
+from .websocket import connect_websocket
 
 LOGGER = logging.getLogger(__name__)
 
@@ -114,30 +115,15 @@ class DeepgramSpeaker:
 
     async def connect_stream(self, options: SpeakOptions) -> aiohttp.ClientWebSocketResponse:
         """Open a `/v1/speak` websocket; map every failure to a DeepgramError."""
-        url = speak_url(self.server, websocket=True)
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                return await self._session.ws_connect(
-                    url,
-                    params=options.query(),
-                    headers=self._headers,
-                    # pyright misreads aiohttp's attrs fields as no parameters.
-                    timeout=aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT),  # pyright: ignore[reportCallIssue]
-                )
-        except aiohttp.WSServerHandshakeError as err:
-            headers: Mapping[str, str] = err.headers or {}
-            raise error_for_status(
-                err.status,
-                "Deepgram refused to speak",
-                detail=headers.get("dg-error"),
-                request_id=headers.get("dg-request-id"),
-            ) from err
-        except TimeoutError as err:
-            msg = f"Timed out connecting to {url.host} after {self.connect_timeout:g} s"
-            raise DeepgramConnectionError(msg) from err
-        except (aiohttp.ClientError, OSError) as err:
-            msg = f"Cannot connect to {url.host}: {err}"
-            raise DeepgramConnectionError(msg) from err
+        return await connect_websocket(
+            self._session,
+            speak_url(self.server, websocket=True),
+            params=options.query(),
+            headers=self._headers,
+            connect_timeout=self.connect_timeout,
+            close_timeout=CLOSE_TIMEOUT,
+            refused="Deepgram refused to speak",
+        )
 
     async def synthesize(
         self, text: str, options: SpeakOptions, *, request_ids: list[str] | None = None

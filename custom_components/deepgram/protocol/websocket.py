@@ -1,0 +1,54 @@
+"""Opening a Deepgram websocket, listening or speaking: one bound, one error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from .errors import DeepgramConnectionError, error_for_status
+
+
+async def connect_websocket(  # noqa: PLR0913 - what every Deepgram websocket needs
+    session: aiohttp.ClientSession,
+    url: URL,
+    *,
+    params: Any,
+    headers: Mapping[str, str],
+    connect_timeout: float,
+    close_timeout: float,
+    refused: str,
+    **options: Any,
+) -> aiohttp.ClientWebSocketResponse:
+    """Open the websocket within `connect_timeout`; map every failure to a DeepgramError.
+
+    A refused upgrade carries Deepgram's reason and request id in its headers;
+    `refused` starts the message ("Deepgram refused the stream").
+    """
+    try:
+        async with asyncio.timeout(connect_timeout):
+            return await session.ws_connect(
+                url,
+                params=params,
+                headers=headers,
+                # pyright misreads aiohttp's attrs fields as no parameters.
+                timeout=aiohttp.ClientWSTimeout(ws_close=close_timeout),  # pyright: ignore[reportCallIssue]
+                **options,
+            )
+    except aiohttp.WSServerHandshakeError as err:
+        response_headers: Mapping[str, str] = err.headers or {}
+        raise error_for_status(
+            err.status,
+            refused,
+            detail=response_headers.get("dg-error"),
+            request_id=response_headers.get("dg-request-id"),
+        ) from err
+    except TimeoutError as err:
+        msg = f"Timed out connecting to {url.host} after {connect_timeout:g} s"
+        raise DeepgramConnectionError(msg) from err
+    except (aiohttp.ClientError, OSError) as err:
+        msg = f"Cannot connect to {url.host}: {err}"
+        raise DeepgramConnectionError(msg) from err
