@@ -43,7 +43,8 @@ async def server(socket_enabled: None) -> AsyncIterator[DeepgramTestServer]:
     await dg.start()
     yield dg
     await dg.stop()
-    recogniser.close()
+    # Joined: the test harness fails a test whose threads outlive it.
+    recogniser.close(wait=True)
 
 
 @pytest.fixture

@@ -289,7 +289,7 @@ async def start_local_server(stack: AsyncExitStack) -> str:
     from tests.deepgram_server.recogniser import SpeechRecogniser  # noqa: PLC0415
 
     recogniser = SpeechRecogniser()
-    stack.callback(recogniser.close)
+    stack.callback(recogniser.close, wait=True)
     server = await stack.enter_async_context(DeepgramTestServer(recogniser=recogniser))
     names = names_in_config(CONFIG_DIR) or DEMO_NAMES
     server.home_names = lambda: names

@@ -84,9 +84,9 @@ class SpeechRecogniser:
             self._executor, self._recognise, pcm, sample_rate, channels, names
         )
 
-    def close(self) -> None:
-        """Stop the worker thread after any recognition in progress."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def close(self, *, wait: bool = False) -> None:
+        """Stop the worker thread after any recognition in progress (`wait`: join it)."""
+        self._executor.shutdown(wait=wait, cancel_futures=True)
 
     def _recognise(
         self, pcm: bytes, sample_rate: int, channels: int, names: tuple[str, ...]
