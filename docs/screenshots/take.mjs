@@ -3,7 +3,8 @@
 // Run by `scripts/screenshots` (tools/screenshots.py), which starts Home Assistant and
 // the local Deepgram-compatible server, onboards, and passes everything in the
 // environment. This script then does what a user does in the web UI: add the
-// integration (a wrong key first), open its options, and open the Assist pipeline.
+// integration (a wrong key first), open its options, open the Assist pipeline, choose
+// the Deepgram voice as its text-to-speech, and open the integration's page.
 //
 // Home Assistant fetches brand icons from brands.home-assistant.io, which is not
 // reachable here; the Deepgram icon is served from custom_components/deepgram/brand/
@@ -26,6 +27,10 @@ const DEEPGRAM_URL = env("DEEPGRAM_URL");
 const API_KEY = env("DEEPGRAM_KEY");
 const WRONG_KEY = env("DEEPGRAM_WRONG_KEY");
 const STEP_TIMEOUT = 20_000;
+const VIEWPORT = { width: 1280, height: 2200 };
+const VOICE = "Thalia (American)";
+// The voice list shows about this many CSS pixels of voices below the picker.
+const VOICE_LIST_HEIGHT = 440;
 const taken = [];
 // A 1x1 transparent PNG: an icon that is missing, without the browser's broken-image mark.
 const TRANSPARENT_PIXEL = Buffer.from(
@@ -44,7 +49,7 @@ async function main() {
   try {
     const context = await browser.newContext({
       // Tall enough that long dialogs show whole, without scrolling.
-      viewport: { width: 1280, height: 2200 },
+      viewport: VIEWPORT,
       deviceScaleFactor: 2,
       colorScheme: "light",
       locale: "en-US",
@@ -77,6 +82,8 @@ async function main() {
       const entityId = await addIntegration(page);
       await optionsFlow(page);
       await assistPipeline(page, entityId);
+      await assistVoice(page);
+      await voiceSubentry(page);
     } catch (error) {
       const failure = process.env.FAILURE_SCREENSHOT;
       if (failure) {
@@ -101,16 +108,22 @@ function dialogSurface(page) {
   return page.locator("ha-dialog[open] .mdc-dialog__surface").last();
 }
 
-/** Screenshot the open dialog; `until` crops it below that element. */
-async function shoot(page, name, { until } = {}) {
-  const surface = dialogSurface(page);
-  await surface.waitFor({ state: "visible" });
+/**
+ * Screenshot the open dialog (or `area`): `until` crops it below that element,
+ * `reach` extends it down to an element that hangs out of it (an open list).
+ */
+async function shoot(page, name, { area = dialogSurface(page), until, reach } = {}) {
+  await area.waitFor({ state: "visible" });
   await page.waitForTimeout(600); // Let ripples and transitions settle.
   const file = path.join(OUT_DIR, `${name}.png`);
-  const clip = await surface.boundingBox();
+  const clip = await area.boundingBox();
   if (until) {
     const last = await until.boundingBox();
     clip.height = Math.min(clip.height, last.y + last.height + 16 - clip.y);
+  }
+  if (reach) {
+    const last = await reach.boundingBox();
+    clip.height = Math.max(clip.height, last.y + last.height + 16 - clip.y);
   }
   await page.screenshot({ path: file, clip, animations: "disabled", caret: "hide" });
   taken.push(`${name}.png`);
@@ -158,7 +171,8 @@ async function addIntegration(page) {
   await shoot(page, "config-flow-language");
 
   await submit(page);
-  await dialog(page).getByText("Device created").first().waitFor();
+  // "Device created", or "Devices created" when the voice comes with the entry.
+  await dialog(page).getByText(/Devices? created/).filter({ visible: true }).first().waitFor();
   await shoot(page, "config-flow-created");
   await dialog(page).getByRole("button", { name: /finish/i }).click();
 
@@ -216,6 +230,84 @@ async function assistPipeline(page, entityId) {
   await page.getByText("Deepgram", { exact: true }).first().click();
   await page.getByText("Speech-to-text", { exact: true }).first().waitFor();
   await shoot(page, "assist-pipeline");
+}
+
+/** Pick an option of a drop-down list and wait until the list has closed. */
+async function choose(page, combobox, name) {
+  await combobox.click();
+  const option = page.getByRole("option", { name, exact: true });
+  await option.waitFor();
+  await page.waitForTimeout(400); // A click while the list still opens leaves it open.
+  await option.click();
+  await combobox.getByText(name).waitFor();
+  await page.locator(".mdc-menu-surface--open").filter({ visible: true }).waitFor({ state: "detached" }).catch(() => {});
+  await page.waitForTimeout(400);
+}
+
+/** In the open assistant, choose the Deepgram voice and show the voices it offers. */
+async function assistVoice(page) {
+  await choose(page, dialog(page).getByRole("combobox", { name: "Text-to-speech" }), "Deepgram Aura-2");
+  const voice = dialog(page).getByRole("combobox", { name: "Voice" });
+  await choose(page, voice, VOICE);
+
+  // The list opens downward only where more room is below the picker than above:
+  // a shorter dialog at the top of the window, scrolled to its end, shows the
+  // Text-to-speech section with the list of voices under it.
+  await page.locator("ha-dialog[open]").last().evaluate((element) => {
+    element.style.setProperty("--vertical-align-dialog", "flex-start");
+    element.style.setProperty("--mdc-dialog-max-height", "640px");
+  });
+  await page.locator("ha-dialog[open] .mdc-dialog__content").last().evaluate((element) => {
+    element.scrollTop = element.scrollHeight;
+  });
+  await page.waitForTimeout(600);
+  const picker = await voice.boundingBox();
+  const below = Math.max(picker.y + 8, VOICE_LIST_HEIGHT);
+  await page.setViewportSize({
+    width: VIEWPORT.width,
+    height: Math.ceil(picker.y + picker.height + below),
+  });
+  await voice.click();
+  const list = page.locator(".mdc-menu-surface--open").filter({ visible: true }).last();
+  await page.getByRole("option", { name: VOICE }).waitFor();
+  await shoot(page, "assist-voice", { reach: list });
+
+  await page.keyboard.press("Escape");
+  await page.setViewportSize(VIEWPORT);
+}
+
+/** The integration's page: the entry, and the account's voice as its subentry. */
+async function voiceSubentry(page) {
+  await page.setViewportSize({ width: 1024, height: VIEWPORT.height });
+  await waitForHomeAssistant(page, "/config/integrations/integration/deepgram");
+  const voice = page.getByText("Deepgram Aura-2", { exact: true }).first();
+  try {
+    await voice.waitFor({ timeout: 5_000 });
+  } catch {
+    log("skipped voice-subentry.png: the page shows no voice subentry");
+    return;
+  }
+  // The entries' section, under the integration's name and buttons.
+  const section = page.locator("div.section").filter({ has: voice }).first();
+  const header = page.getByRole("heading", { name: "Deepgram", exact: true }).first();
+  const top = await header.boundingBox();
+  const entries = await section.boundingBox();
+  const clip = {
+    x: entries.x - 16,
+    y: top.y - 24,
+    width: entries.width + 32,
+    height: entries.y + entries.height + 16 - (top.y - 24),
+  };
+  await page.waitForTimeout(600);
+  await page.screenshot({
+    path: path.join(OUT_DIR, "voice-subentry.png"),
+    clip,
+    animations: "disabled",
+    caret: "hide",
+  });
+  taken.push("voice-subentry.png");
+  log("took voice-subentry.png");
+  await page.setViewportSize(VIEWPORT);
 }
 
 fs.mkdirSync(OUT_DIR, { recursive: true });

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 import os
 import subprocess
+from typing import Any
 
 import pytest
 import pytest_socket
@@ -66,3 +68,40 @@ def home_assistant(instance: tuple[HomeAssistant, LocalDeepgram]) -> HomeAssista
 def deepgram_url(instance: tuple[HomeAssistant, LocalDeepgram]) -> str:
     """Return the base URL of the local Deepgram server."""
     return instance[1].url
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFlowRun:
+    """What the config flow answered at each step, and what it created."""
+
+    answers: list[dict[str, Any]]
+    entity_id: str
+
+
+@pytest.fixture(scope="module")
+def config_flow(home_assistant: HomeAssistant, deepgram_url: str) -> ConfigFlowRun:
+    """Add the integration through the config-flow REST API: a wrong key first, then the key."""
+    allow_sockets()
+    answers: list[dict[str, Any]] = []
+
+    def answer(path: str, data: dict[str, Any]) -> dict[str, Any]:
+        response = home_assistant.request("POST", path, data)
+        assert response.status == 200, response.body
+        answers.append(response.body)
+        return response.body
+
+    started = answer(
+        "/api/config/config_entries/flow",
+        {"handler": "deepgram", "show_advanced_options": False},
+    )
+    flow = f"/api/config/config_entries/flow/{started['flow_id']}"
+    for key in (WRONG_API_KEY, API_KEY):
+        answer(flow, {"api_key": key, "model": "nova-3", "advanced": {"server": deepgram_url}})
+    answer(flow, {"language": "en"})
+
+    states = home_assistant.request("GET", "/api/states")
+    stt_entities = [
+        state["entity_id"] for state in states.body if state["entity_id"].startswith("stt.")
+    ]
+    assert len(stt_entities) == 1, stt_entities
+    return ConfigFlowRun(answers, stt_entities[0])

@@ -8,7 +8,6 @@ end. The tests talk to it only over its public REST and websocket APIs.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -16,54 +15,17 @@ import pytest
 
 from tests.speech import chunk_bytes, chunked, synthesize, wav_file
 
-from .conftest import API_KEY, UTTERANCE, WRONG_API_KEY, allow_sockets
+from .conftest import UTTERANCE, ConfigFlowRun
 from .harness import HomeAssistant
+from .websocket import RUN_TIMEOUT, Websocket
 
 SAMPLE_RATE = 16000
-RUN_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigFlowRun:
-    """What the config flow answered at each step, and what it created."""
-
-    answers: list[dict[str, Any]]
-    entity_id: str
 
 
 @pytest.fixture(scope="module")
 def speech() -> bytes:
     """Return the test utterance as 16 kHz mono PCM, spoken by espeak-ng."""
     return synthesize(UTTERANCE, sample_rate=SAMPLE_RATE, channels=1)
-
-
-@pytest.fixture(scope="module")
-def config_flow(home_assistant: HomeAssistant, deepgram_url: str) -> ConfigFlowRun:
-    """Add the integration through the config-flow REST API: a wrong key first, then the key."""
-    allow_sockets()
-    answers: list[dict[str, Any]] = []
-
-    def answer(path: str, data: dict[str, Any]) -> dict[str, Any]:
-        response = home_assistant.request("POST", path, data)
-        assert response.status == 200, response.body
-        answers.append(response.body)
-        return response.body
-
-    started = answer(
-        "/api/config/config_entries/flow",
-        {"handler": "deepgram", "show_advanced_options": False},
-    )
-    flow = f"/api/config/config_entries/flow/{started['flow_id']}"
-    for key in (WRONG_API_KEY, API_KEY):
-        answer(flow, {"api_key": key, "model": "nova-3", "advanced": {"server": deepgram_url}})
-    answer(flow, {"language": "en"})
-
-    states = home_assistant.request("GET", "/api/states")
-    stt_entities = [
-        state["entity_id"] for state in states.body if state["entity_id"].startswith("stt.")
-    ]
-    assert len(stt_entities) == 1, stt_entities
-    return ConfigFlowRun(answers, stt_entities[0])
 
 
 def test_onboarding_leaves_a_working_owner_login(
@@ -112,36 +74,6 @@ def test_config_flow_refuses_a_wrong_key_then_adds_the_entity(
     assert capabilities.status == 200
     assert "en" in capabilities.body["languages"]
     assert "deepgram" in home_assistant.request("GET", "/api/config").body["components"]
-
-
-class Websocket:
-    """Home Assistant's websocket API, authenticated, with numbered commands."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self._id = 0
-
-    @classmethod
-    async def connect(
-        cls, session: aiohttp.ClientSession, home_assistant: HomeAssistant
-    ) -> Websocket:
-        ws = await session.ws_connect(f"{home_assistant.url}/api/websocket")
-        assert (await ws.receive_json())["type"] == "auth_required"
-        await ws.send_json({"type": "auth", "access_token": home_assistant.access_token})
-        assert (await ws.receive_json())["type"] == "auth_ok"
-        return cls(ws)
-
-    async def send(self, message: dict[str, Any]) -> int:
-        self._id += 1
-        await self.ws.send_json({"id": self._id, **message})
-        return self._id
-
-    async def command(self, message: dict[str, Any]) -> Any:
-        command_id = await self.send(message)
-        reply = await self.ws.receive_json()
-        assert reply["id"] == command_id
-        assert reply["success"], reply
-        return reply["result"]
 
 
 async def test_the_web_ui_can_load(home_assistant: HomeAssistant, socket_enabled: None) -> None:
