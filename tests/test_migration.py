@@ -55,7 +55,7 @@ async def test_version_1_1_entries_migrate_in_place(
     stored: dict[str, Any],
     migrated: dict[str, Any],
 ) -> None:
-    """The fixed language stays, the end-of-speech switch maps, the entity id stays, a voice comes."""
+    """The language stays, the end-of-speech switch maps, the entity id stays, a voice comes."""
     entry = entry_of_version_1_1(deepgram_server.url, **stored)
     entry.add_to_hass(hass)
     # The entity as the earlier version registered it.

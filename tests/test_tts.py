@@ -88,7 +88,10 @@ async def test_languages_and_voices(
     )
     reply = await client.receive_json()
     voices = reply["result"]["voices"]
-    assert {voices[0]["name"], voices[1]["name"]} == {"Draco (British)", "Pandora (British)"}
+    # The voice it speaks English with by default first (Home Assistant preselects it),
+    # then the British accent's.
+    assert voices[0]["name"] == "Thalia (American)"
+    assert {voices[1]["name"], voices[2]["name"]} == {"Draco (British)", "Pandora (British)"}
     assert {"voice_id": "aura-2-thalia-en", "name": "Thalia (American)"} in voices
     await client.send_json_auto_id(
         {"type": "tts/engine/voices", "engine_id": ENGINE, "language": "de"}

@@ -248,9 +248,15 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
 
     @callback
     def async_get_supported_voices(self, language: str) -> list[tts.Voice] | None:
-        """Return Deepgram's voices of the language, its regional accent first."""
+        """Return Deepgram's voices of the language, its default and regional accent first.
+
+        Home Assistant preselects the first voice: the one the entity speaks the
+        language with when none is chosen.
+        """
         self._catalogue.retry_if_due()
         voices = voices_for(self._catalogue.voices, language)
+        default = self._voice_for(language, {})
+        voices.sort(key=lambda voice: voice.model != default.model)  # stable: keeps the order
         return [tts.Voice(voice.model, voice.label) for voice in voices] or None
 
     def _voice_for(self, language: str, options: Mapping[str, Any]) -> Voice:
