@@ -33,6 +33,7 @@ from homeassistant.components.assist_pipeline import (
     async_pipeline_from_audio_stream,
 )
 from homeassistant.components.assist_pipeline.pipeline import AudioSettings
+from homeassistant.const import __version__ as ha_version
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.setup import async_setup_component
 from tests.deepgram_server import DeepgramTestServer
@@ -168,10 +169,13 @@ async def bench(runs: int) -> None:
         await server.stop()
     on, off = latencies[True], latencies[False]
     print(f"End of speech to transcript, {runs} runs each, {time.strftime('%Y-%m-%d')}")  # noqa: T201
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}")  # noqa: T201
+    print(  # noqa: T201
+        f"machine: {platform.machine()}, Python {platform.python_version()}, "
+        f"Home Assistant {ha_version}"
+    )
     print(f"endpointing {ENDPOINTING_MS} ms; last speech sample to stt-end:")  # noqa: T201
-    print(f"  Deepgram detects end of speech (on):  {describe(on)}")  # noqa: T201
-    print(f"  Home Assistant's VAD (option off):    {describe(off)}")  # noqa: T201
+    print(f"  Deepgram, or HA's VAD as fallback:    {describe(on)}")  # noqa: T201
+    print(f"  Only Home Assistant's VAD:            {describe(off)}")  # noqa: T201
     ratio50 = statistics.median(off) / statistics.median(on)
     ratio95 = percentile(off, 0.95) / percentile(on, 0.95)
     print(f"  ratio off/on: p50 {ratio50:.1f}x, p95 {ratio95:.1f}x")  # noqa: T201
