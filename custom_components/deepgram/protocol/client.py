@@ -511,7 +511,7 @@ class DeepgramClient:
             if status == 200:  # noqa: PLR2004
                 return None
         if status != 200:  # noqa: PLR2004
-            raise _http_error(status, body, "Deepgram refused the key check")
+            raise http_error(status, body, "Deepgram refused the key check")
         projects = body.get("projects") if isinstance(body, dict) else None
         if isinstance(projects, list) and projects and isinstance(projects[0], dict):
             project_id = projects[0].get("project_id")
@@ -526,15 +526,7 @@ class DeepgramClient:
         try:
             async with asyncio.timeout(self.connect_timeout):
                 async with self._session.get(url, headers=self._headers) as response:
-                    raw = await response.content.read(MAX_RESPONSE_BYTES)
-                    body: Any = None
-                    with suppress(ValueError):
-                        body = json.loads(raw)
-                    if not isinstance(body, dict):
-                        body = {}
-                    body.setdefault("request_id", response.headers.get("dg-request-id"))
-                    body.setdefault("dg_error", response.headers.get("dg-error"))
-                    return response.status, body
+                    return response.status, await read_json(response)
         except TimeoutError as err:
             msg = f"Timed out talking to {url.host} after {self.connect_timeout} s"
             raise DeepgramConnectionError(msg) from err
@@ -543,12 +535,28 @@ class DeepgramClient:
             raise DeepgramConnectionError(msg) from err
 
 
+async def read_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    """Return a response's JSON object (bounded; {} if it has none).
+
+    Deepgram's request id and reason from the headers fill in where the body has
+    none, so an error can name them whichever place Deepgram put them in.
+    """
+    parsed: Any = None
+    with suppress(ValueError, aiohttp.ClientError):
+        parsed = json.loads(await response.content.read(MAX_RESPONSE_BYTES))
+    body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+    body.setdefault("request_id", response.headers.get("dg-request-id"))
+    body.setdefault("dg_error", response.headers.get("dg-error"))
+    return body
+
+
 def _request_id(body: dict[str, Any]) -> str | None:
     request_id = body.get("request_id")
     return request_id if isinstance(request_id, str) else None
 
 
-def _http_error(status: int, body: dict[str, Any], message: str) -> DeepgramError:
+def http_error(status: int, body: dict[str, Any], message: str) -> DeepgramError:
+    """Return the error of a refused request, with Deepgram's reason and request id."""
     detail = body.get("err_msg") or body.get("message") or body.get("dg_error")
     return error_for_status(
         status,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable
-from contextlib import suppress
 from dataclasses import dataclass
 import json
 import logging
@@ -17,11 +16,10 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from .client import DEFAULT_SERVER, MAX_RESPONSE_BYTES
+from .client import DEFAULT_SERVER, MAX_RESPONSE_BYTES, http_error, read_json
 from .errors import (
     DeepgramConnectionError,
     DeepgramError,
-    error_for_status,
 )
 from .sentences import (
     CHARACTERS_PER_MINUTE,
@@ -254,15 +252,4 @@ class _Sentences:
 
 async def _rest_error(response: aiohttp.ClientResponse) -> DeepgramError:
     """Return the error of a refused request, with Deepgram's message and request id."""
-    body: Any = None
-    with suppress(Exception):
-        body = json.loads(await response.content.read(MAX_RESPONSE_BYTES))
-    body = body if isinstance(body, dict) else {}
-    detail = body.get("err_msg") or body.get("message") or response.headers.get("dg-error")
-    request_id = response.headers.get("dg-request-id") or body.get("request_id")
-    return error_for_status(
-        response.status,
-        "Deepgram refused to speak",
-        detail=detail if isinstance(detail, str) else None,
-        request_id=request_id if isinstance(request_id, str) else None,
-    )
+    return http_error(response.status, await read_json(response), "Deepgram refused to speak")
