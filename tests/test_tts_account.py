@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.deepgram.const import (
@@ -116,6 +118,40 @@ async def test_new_entry_brings_the_voice_once(
     assert [len(voices_of(entry)) for entry in entries] == [1, 0]
     assert [entry.minor_version for entry in entries] == [3, 3]
     assert len(hass.states.async_entity_ids("tts")) == 1
+    # Only the entry that carries the voice asked for Deepgram's voice list.
+    assert deepgram_server.requests.count(("GET", "/v1/models")) == 1
+
+
+async def test_voice_added_later_fetches_the_voice_list(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """An entry set up without a voice asks for the list when its new voice is first listed."""
+    await setup_integration(hass, mock_config_entry)
+    [voice] = voices_of(mock_config_entry)
+    hass.config_entries.async_remove_subentry(mock_config_entry, voice.subentry_id)
+    await hass.async_block_till_done()
+    await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    deepgram_server.requests.clear()
+
+    hass.config_entries.async_add_subentry(
+        mock_config_entry,
+        ConfigSubentry(
+            data=MappingProxyType({CONF_VOICE: "aura-2-thalia-en", CONF_SPEED: 1.0}),
+            subentry_type=SUBENTRY_VOICE,
+            title="Voice",
+            unique_id=None,
+        ),
+    )
+    await hass.async_block_till_done()
+    [entity_id] = hass.states.async_entity_ids("tts")
+    engine = tts.get_engine_instance(hass, entity_id)
+    assert isinstance(engine, tts.TextToSpeechEntity)
+    assert deepgram_server.requests == []
+    assert engine.async_get_supported_voices("en-US")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert deepgram_server.requests == [("GET", "/v1/models")]
+    assert mock_config_entry.runtime_data.voices.live
 
 
 async def test_voice_flow_refuses_a_second_voice(

@@ -61,6 +61,7 @@ from .protocol.voices import (
     voices_for,
 )
 from .protocol.wav import streaming_wav_header
+from .voice import has_voice
 
 # Answers are independent; Deepgram limits concurrency per project, not here.
 PARALLEL_UPDATES = 0
@@ -150,7 +151,10 @@ async def async_setup_entry(
 ) -> None:
     """Add the voice of the entry, if it carries its account's voice; and one added later."""
     data = entry.runtime_data
-    await data.voices.refresh()
+    if has_voice(entry):
+        # Only the entry that carries the voice needs Deepgram's list; a voice
+        # added later asks for it the first time its voices are listed.
+        await data.voices.refresh()
     added: set[str] = set()
 
     @callback

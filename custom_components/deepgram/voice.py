@@ -95,10 +95,11 @@ class VoiceCatalogue:
 
     @callback
     def retry_if_due(self) -> None:
-        """Ask Deepgram again in the background if the last attempt failed a while ago."""
-        if self.live or self._refreshing or self._failed_at is None:
+        """Ask Deepgram in the background: never asked yet, or it failed a while ago."""
+        if self.live or self._refreshing:
             return
-        if asyncio.get_running_loop().time() - self._failed_at >= VOICES_RETRY_SECONDS:
+        now = asyncio.get_running_loop().time()
+        if self._failed_at is None or now - self._failed_at >= VOICES_RETRY_SECONDS:
             self._refreshing = True
             self._create_task(self.refresh())
 
