@@ -73,9 +73,21 @@ def metadata_message(
 
 
 def results_message(
-    segment: Segment, request_id: str, model: ModelInfo, extra: Mapping[str, str]
+    segment: Segment,
+    request_id: str,
+    model: ModelInfo,
+    extra: Mapping[str, str],
+    *,
+    languages_hinted: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """Return a Results message in Deepgram's exact shape."""
+    """Return a Results message in Deepgram's exact shape.
+
+    A multilingual stream (`languages_hinted` not None, Nova-3's `multi`) tags each
+    word with its language, lists the result's languages (both absent without
+    words) and echoes the hints, an empty list when none were sent. The words are
+    heard in the first hinted language, else English.
+    """
+    language = languages_hinted[0] if languages_hinted else "en"
     words = [
         {
             "word": word.plain,
@@ -83,9 +95,19 @@ def results_message(
             "end": _time(word.end),
             "confidence": _WORD_CONFIDENCE,
             "punctuated_word": word.text,
+            **({} if languages_hinted is None else {"language": language}),
         }
         for word in segment.words
     ]
+    alternative: dict[str, Any] = {
+        "transcript": segment.transcript,
+        "confidence": _WORD_CONFIDENCE if words else 0.0,
+    }
+    if languages_hinted is not None:
+        if words:
+            alternative["languages"] = [language]
+        alternative["languages_hinted"] = list(languages_hinted)
+    alternative["words"] = words
     metadata: dict[str, Any] = {
         "request_id": request_id,
         "model_info": model.as_dict(),
@@ -100,22 +122,19 @@ def results_message(
         "start": _time(segment.start),
         "is_final": segment.is_final,
         "speech_final": segment.speech_final,
-        "channel": {
-            "alternatives": [
-                {
-                    "transcript": segment.transcript,
-                    "confidence": _WORD_CONFIDENCE if words else 0.0,
-                    "words": words,
-                }
-            ]
-        },
+        "channel": {"alternatives": [alternative]},
         "metadata": metadata,
         "from_finalize": segment.from_finalize,
     }
 
 
 def event_message(
-    event: Event, request_id: str, model: ModelInfo, extra: Mapping[str, str]
+    event: Event,
+    request_id: str,
+    model: ModelInfo,
+    extra: Mapping[str, str],
+    *,
+    languages_hinted: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Return the message for one transcriber event."""
     if isinstance(event, SpeechStarted):
@@ -126,7 +145,7 @@ def event_message(
             "channel": [0, 1],
             "last_word_end": _time(event.last_word_end),
         }
-    return results_message(event, request_id, model, extra)
+    return results_message(event, request_id, model, extra, languages_hinted=languages_hinted)
 
 
 def schema_error(raw: str, problem: str) -> dict[str, Any]:

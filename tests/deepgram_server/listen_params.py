@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Final
 
 from multidict import MultiMapping
 
-from custom_components.deepgram.protocol.models import DEFAULT_MODEL, SPEECH_MODELS
+from custom_components.deepgram.protocol.models import (
+    DEFAULT_MODEL,
+    MULTILINGUAL,
+    SPEECH_MODELS,
+    multilingual_languages,
+)
 
 from .refusals import DeepgramHTTPError
 from .transcriber import TranscriberConfig
@@ -43,6 +49,8 @@ class ListenParams:
     utterance_end: float | None
     vad_events: bool
     extra: dict[str, str]
+    # Nova-3's `multi` only: the hints as their base codes ("en-GB" as "en"); None elsewhere.
+    languages_hinted: tuple[str, ...] | None = None
 
     def transcriber_config(self) -> TranscriberConfig:
         """Return the transcriber settings the query asks for."""
@@ -62,6 +70,9 @@ def parse_listen_query(query: MultiMapping[str]) -> ListenParams:
     # Flux models are served on /v2/listen only; v1 does not know them.
     if model is None or model.flux or language not in model.languages:
         raise DeepgramHTTPError(400, "No such model/language/tier combination found.")
+    languages_hinted = None
+    if language == MULTILINGUAL and model.takes_language_hints:
+        languages_hinted = _language_hints(model.name, query.getall("language_hint", []))
     encoding = query.get("encoding")
     if encoding is not None and encoding not in ENCODINGS:
         msg = f"Invalid query string: unknown variant `{encoding}` for `encoding`."
@@ -97,7 +108,28 @@ def parse_listen_query(query: MultiMapping[str]) -> ListenParams:
         utterance_end=None if utterance_end_ms is None else utterance_end_ms / 1000,
         vad_events=flags["vad_events"],
         extra=dict(item.partition(":")[::2] for item in query.getall("extra", [])),
+        languages_hinted=languages_hinted,
     )
+
+
+def _language_hints(model: str, hints: list[str]) -> tuple[str, ...]:
+    """Reduce hints to their base codes, once each; refuse a language `multi` lacks.
+
+    Deepgram accepts a regional tag ("pt-BR") as a hint and echoes its base code.
+    """
+    bases = {
+        code.partition("-")[0].lower(): code.partition("-")[0]
+        for code in multilingual_languages(model)
+    }
+    codes: list[str] = []
+    for hint in hints:
+        base = bases.get(hint.partition("-")[0].lower())
+        if base is None:
+            msg = f"Invalid query string: `language_hint` {hint} is not a language of {model}."
+            raise DeepgramHTTPError(HTTPStatus.BAD_REQUEST, msg, "INVALID_QUERY_PARAMETER")
+        if base not in codes:
+            codes.append(base)
+    return tuple(codes)
 
 
 def _integer(query: MultiMapping[str], key: str) -> int | None:

@@ -367,7 +367,9 @@ class LiveSession(StreamSession):
         for event in events:
             if self._hearing is not None and isinstance(event, Segment):
                 event = await self._hearing.hear(event)  # noqa: PLW2901 - the heard version
-            await self._send(event_message(event, *self._context))
+            await self._send(
+                event_message(event, *self._context, languages_hinted=self._params.languages_hinted)
+            )
 
     @property
     def _context(self) -> tuple[str, ModelInfo, dict[str, str]]:
