@@ -68,13 +68,14 @@ async def run_pipeline(
     """Run the speech-to-text stage of a pipeline in Home Assistant's language."""
     assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "assist_pipeline", {})
-    pipeline = await async_create_default_pipeline(
-        hass,
-        stt_engine_id=entity_id,
-        # Whatever Home Assistant picks (the account's Deepgram voice): None would not match.
-        tts_engine_id=tts.async_default_engine(hass),
-        pipeline_name="Deepgram",
-    )
+    # Whatever Home Assistant picks (the account's Deepgram voice): None would not match,
+    # unless no voice speaks the language (Arabic): then the pipeline has no speech output.
+    for tts_engine_id in (tts.async_default_engine(hass), None):
+        pipeline = await async_create_default_pipeline(
+            hass, stt_engine_id=entity_id, tts_engine_id=tts_engine_id, pipeline_name="Deepgram"
+        )
+        if pipeline is not None:
+            break
     assert pipeline is not None
     assert pipeline.stt_engine == entity_id
     events: list[PipelineEvent] = []

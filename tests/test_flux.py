@@ -156,7 +156,13 @@ async def test_entity_answers_at_end_of_turn(
         ({"eot_threshold": 0.85, "eot_timeout_ms": 3000}, [("eot_threshold", "0.85")], []),
         ({"eot_timeout_ms": 3000}, [("eot_timeout_ms", "3000")], []),
         ({"model": "flux-general-multi", "language": "de"}, [("language_hint", "de")], []),
-        ({"model": "flux-general-multi", "language": "multi"}, [], ["language_hint"]),
+        # Multilingual expects the voice assistant's language, and the household's others.
+        ({"model": "flux-general-multi", "language": "multi"}, [("language_hint", "en")], []),
+        (
+            {"model": "flux-general-multi", "language": "multi", "other_languages": ["tr", "de"]},
+            [("language_hint", "en"), ("language_hint", "de")],
+            [],
+        ),
         ({"language": "en"}, [], ["language_hint"]),
         ({"custom_keyterms": ["Hue Go"]}, [("keyterm", "Hue Go")], []),
         ({"numerals": True}, [("numerals", "true")], []),

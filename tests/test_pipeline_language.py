@@ -8,7 +8,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.deepgram.const import CONF_LANGUAGE
+from custom_components.deepgram.const import CONF_LANGUAGE, CONF_OTHER_LANGUAGES
 from homeassistant.components.assist_pipeline import PipelineEventType
 from homeassistant.core import HomeAssistant
 
@@ -37,7 +37,7 @@ async def engine_languages(
     return languages
 
 
-ASKED = ("en", "en-GB", "de", "de-CH", "ja", "pl")
+ASKED = ("en", "en-GB", "de", "de-CH", "ja", "pl", "sv", "ar", "zu")
 
 
 @pytest.mark.parametrize(
@@ -46,10 +46,13 @@ ASKED = ("en", "en-GB", "de", "de-CH", "ja", "pl")
         # A fixed language: that language and its regional variants, nothing else.
         ("en", {"en", "en-GB"}),
         ("de-CH", {"de", "de-CH"}),
-        # The voice assistant's language: every language the model has.
+        # The voice assistant's language: every language the model has, including
+        # those only `multi` serves (Arabic, Zulu).
         ("pipeline", set(ASKED)),
-        # Multilingual: what Nova-3's code-switching recognises (not Polish).
-        ("multi", {"en", "en-GB", "de", "de-CH", "ja"}),
+        # Multilingual: the 55 languages of Nova-3's `multi`, Polish and Arabic among them.
+        ("multi", set(ASKED)),
+        # One language that only `multi` serves.
+        ("ar", {"ar"}),
     ],
 )
 async def test_engine_list_offers_only_languages_the_entry_hears(  # noqa: PLR0913, PLR0917 - fixtures
@@ -72,14 +75,22 @@ async def test_engine_list_offers_only_languages_the_entry_hears(  # noqa: PLR09
 
 
 @pytest.mark.parametrize(
-    ("options", "pipeline_language", "sent"),
+    ("options", "pipeline_language", "sent", "hints"),
     [
-        ({CONF_LANGUAGE: "pipeline"}, "de", "de"),
+        ({CONF_LANGUAGE: "pipeline"}, "de", "de", []),
         # The new default: an entry set up today follows its voice assistant.
-        ({}, "de", "de"),
-        ({CONF_LANGUAGE: "pipeline"}, "en-GB", "en-GB"),
-        ({CONF_LANGUAGE: "multi"}, "de", "multi"),
-        ({CONF_LANGUAGE: "en"}, "en", "en"),
+        ({}, "de", "de", []),
+        ({CONF_LANGUAGE: "pipeline"}, "en-GB", "en-GB", []),
+        # Only `multi` serves Arabic: it is asked for by hint.
+        ({}, "ar", "multi", ["ar"]),
+        ({CONF_LANGUAGE: "pipeline"}, "gl", "multi", ["gl"]),
+        # Multilingual hears the voice assistant's language first.
+        ({CONF_LANGUAGE: "multi"}, "de", "multi", ["de"]),
+        ({CONF_LANGUAGE: "multi"}, "pl", "multi", ["pl"]),
+        # ... and the other languages spoken at home.
+        ({CONF_LANGUAGE: "multi", CONF_OTHER_LANGUAGES: ["tr", "de"]}, "de", "multi", ["de", "tr"]),
+        ({CONF_LANGUAGE: "en"}, "en", "en", []),
+        ({CONF_LANGUAGE: "ar"}, "ar", "multi", ["ar"]),
     ],
 )
 async def test_the_pipeline_language_reaches_deepgram(  # noqa: PLR0913, PLR0917 - fixtures
@@ -89,6 +100,7 @@ async def test_the_pipeline_language_reaches_deepgram(  # noqa: PLR0913, PLR0917
     options: dict[str, Any],
     pipeline_language: str,
     sent: str,
+    hints: list[str],
 ) -> None:
     """A German voice assistant on an entry that follows it sends German to Deepgram."""
     entry_options = {**mock_config_entry.options, **options}
@@ -107,4 +119,6 @@ async def test_the_pipeline_language_reaches_deepgram(  # noqa: PLR0913, PLR0917
 
     stt_end = next(event for event in events if event.type is PipelineEventType.STT_END)
     assert stt_end.data == {"stt_output": {"text": PHRASE}}
-    assert deepgram_server.sessions[-1].param("language") == sent
+    session = deepgram_server.sessions[-1]
+    assert session.param("language") == sent
+    assert session.params.getall("language_hint", []) == hints

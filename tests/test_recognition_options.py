@@ -219,3 +219,54 @@ async def test_options_flow_refuses_a_duplicate(
     assert result["errors"] == {"base": "already_configured"}
     language_key = next(key for key in result["data_schema"].schema if key == "language")
     assert language_key.default() == "en"
+
+
+def choices(result: Any, name: str) -> list[str] | None:
+    """Return the values a form's select field offers, or None without the field."""
+    for key, selector in result["data_schema"].schema.items():
+        if key == name:
+            return [option["value"] for option in selector.config["options"]]
+    return None
+
+
+async def test_options_flow_asks_for_the_other_languages_spoken_at_home(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """Each model offers what its `multi` hears; a language it lacks is not kept."""
+    await setup_integration(hass, mock_config_entry)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"model": "nova-3"}
+    )
+    offered = choices(result, "other_languages")
+    assert offered is not None
+    assert {"tr", "pl", "ar", "zu", "en-CA"} <= set(offered)
+    # 55 languages; Cantonese (zh-HK) and Flemish (nl-BE) share their base code.
+    assert len({code.partition("-")[0] for code in offered}) == 55 - 2
+    # Arabic has no model of its own but is a language to choose.
+    languages = choices(result, "language")
+    assert languages is not None
+    assert {"pipeline", "multi", "ar", "gl"} <= set(languages)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"language": "multi", "other_languages": ["tr", "ar"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert mock_config_entry.options["other_languages"] == ["tr", "ar"]
+
+    # Flux Multilingual has its own ten: Turkish and Arabic are not suggested there.
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"model": "flux-general-multi"}
+    )
+    assert sorted(choices(result, "other_languages") or []) == sorted(
+        ["en", "es", "fr", "de", "hi", "ru", "pt", "ja", "it", "nl"]
+    )
+    suggested = next(key for key in result["data_schema"].schema if key == "other_languages")
+    assert suggested.description == {"suggested_value": []}
+    # Nova-2's `multi` takes no hints: nothing to ask.
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"model": "nova-2"}
+    )
+    assert choices(result, "other_languages") is None

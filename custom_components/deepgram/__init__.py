@@ -47,6 +47,9 @@ class SessionRecord:
     request_id: str | None
     model: str
     language: str
+    # Multilingual streams: Deepgram's echo of the hints (None: no echo), and what it detected.
+    languages_hinted: tuple[str, ...] | None
+    languages_detected: tuple[str, ...]
     audio_seconds: float | None
     # From the last audio chunk sent to the final result.
     final_result_ms: int | None

@@ -50,6 +50,7 @@ from .const import (
     CONF_MODEL,
     CONF_NO_SPEECH_TIMEOUT,
     CONF_NUMERALS,
+    CONF_OTHER_LANGUAGES,
     CONF_PROFANITY_FILTER,
     CONF_PROJECT_ID,
     CONF_PUNCTUATE,
@@ -73,7 +74,7 @@ from .protocol import (
     DeepgramError,
     normalize_server,
 )
-from .protocol.models import language_name
+from .protocol.models import language_name, language_tags, multilingual_languages
 from .settings import StreamSettings
 from .voice import account_has_voice, voice_subentry
 from .voice_flow import DeepgramVoiceFlow
@@ -138,20 +139,23 @@ def entry_title(model: str, language: str) -> str:
     return f"Deepgram {SPEECH_MODELS[model].label} ({language_name(language)})"
 
 
-def language_selector(model: str) -> SelectSelector:
-    """Offer the voice assistant's language, multilingual, then the model's languages."""
-    languages = SPEECH_MODELS[model].languages
-    choices = sorted(
-        (
-            SelectOptionDict(value=code, label=language_name(code))
-            for code in languages
-            if code != MULTILINGUAL
-        ),
+def _language_choices(codes: tuple[str, ...]) -> list[SelectOptionDict]:
+    """Return the languages as choices, in the order of their names."""
+    return sorted(
+        (SelectOptionDict(value=code, label=language_name(code)) for code in codes),
         key=lambda choice: choice["label"],
     )
+
+
+def language_selector(model: str) -> SelectSelector:
+    """Offer the voice assistant's language, multilingual, then the model's languages.
+
+    The languages include those the model recognises only through `multi`.
+    """
+    choices = _language_choices(language_tags(model))
     # These labels are translated by the frontend from the selector's key.
     first = [SelectOptionDict(value=LANGUAGE_FOLLOW_PIPELINE, label="pipeline")]
-    if MULTILINGUAL in languages:
+    if MULTILINGUAL in SPEECH_MODELS[model].languages:
         first.append(SelectOptionDict(value=MULTILINGUAL, label="multi"))
     return SelectSelector(
         SelectSelectorConfig(
@@ -162,9 +166,22 @@ def language_selector(model: str) -> SelectSelector:
     )
 
 
+def other_languages_selector(model: str) -> SelectSelector:
+    """Offer every language the model's `multi` recognises, several at once."""
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=_language_choices(multilingual_languages(model)),
+            multiple=True,
+            mode=SelectSelectorMode.DROPDOWN,
+        )
+    )
+
+
 def default_language(model: str, current: str | None = None) -> str:
     """Keep the current language if the model has it, else follow the voice assistant."""
-    if current is not None and current in SPEECH_MODELS[model].languages:
+    if current is not None and (
+        current in language_tags(model) or current in SPEECH_MODELS[model].languages
+    ):
         return current
     return LANGUAGE_FOLLOW_PIPELINE
 
@@ -385,6 +402,11 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
         if user_input is None and self._model != current.model:
             # Who ends a command defaults by model: show the new model's default.
             suggested.pop(CONF_END_OF_COMMAND, None)
+        # Only the languages this model's `multi` recognises can be shown as chosen.
+        served = multilingual_languages(self._model)
+        suggested[CONF_OTHER_LANGUAGES] = [
+            code for code in suggested.get(CONF_OTHER_LANGUAGES, ()) if code in served
+        ]
         return self.async_show_form(
             step_id="recognition",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
@@ -409,6 +431,10 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
                 CONF_LANGUAGE, default=default_language(self._model, current.language)
             ): language_selector(self._model),
         }
+        if model.takes_language_hints:
+            fields[vol.Optional(CONF_OTHER_LANGUAGES, default=[])] = other_languages_selector(
+                self._model
+            )
         flags = [CONF_NUMERALS, CONF_PROFANITY_FILTER, CONF_STRIP_PUNCTUATION]
         if not model.flux:
             flags = [CONF_PUNCTUATE, CONF_SMART_FORMAT, CONF_FILLER_WORDS, *flags]

@@ -11,6 +11,7 @@ LOGGER = logging.getLogger(__package__)
 CONF_SERVER: Final = "server"
 CONF_MODEL: Final = "model"
 CONF_LANGUAGE: Final = "language"
+CONF_OTHER_LANGUAGES: Final = "other_languages"
 CONF_PROJECT_ID: Final = "project_id"
 CONF_ADVANCED: Final = "advanced"
 

@@ -27,6 +27,8 @@ class StreamSettings:
     model: str = DEFAULT_MODEL
     # "pipeline" for the voice assistant's language, "multi", or one language code.
     language: str = LANGUAGE_FOLLOW_PIPELINE
+    # Multilingual only: languages spoken at home besides the voice assistant's, as hints.
+    other_languages: tuple[str, ...] = ()
     punctuate: bool = True
     smart_format: bool = False
     numerals: bool = False

@@ -40,7 +40,8 @@ from .protocol import (
     LiveStream,
     TranscriptBuilder,
 )
-from .protocol.models import closest_language, languages_heard
+from .protocol.languages_heard import LanguageAwareTranscript
+from .protocol.models import language_hints, language_query, languages_heard
 from .settings import StreamSettings
 
 # Streams are independent; Deepgram limits concurrency per project, not here.
@@ -66,18 +67,22 @@ async def async_setup_entry(
     async_add_entities([DeepgramSpeechToTextEntity(entry)])
 
 
-def request_language(settings: StreamSettings, pipeline_language: str) -> str:
-    """Return the Deepgram language code to ask for.
+def request_language(
+    settings: StreamSettings, pipeline_language: str
+) -> tuple[str, tuple[str, ...]]:
+    """Return the Deepgram `language` to ask for, and the languages to hint.
 
-    Following the voice assistant maps its language to the model's closest code
-    (de-AT becomes de, pt-BR stays pt-BR), else to multilingual where the model
-    has it.
+    Following the voice assistant, or one fixed language, asks for the model's
+    own code (de-AT becomes de, pt-BR stays pt-BR), else for `multi` hinted with
+    that language (Arabic on Nova-3). Multilingual hints the voice assistant's
+    language and the other languages spoken at home.
     """
-    if settings.language != LANGUAGE_FOLLOW_PIPELINE:
-        return settings.language
-    languages = settings.speech_model.languages
-    fallback = MULTILINGUAL if MULTILINGUAL in languages else languages[0]
-    return closest_language(pipeline_language, settings.model) or fallback
+    model = settings.model
+    if settings.language == MULTILINGUAL:
+        return MULTILINGUAL, language_hints(model, (pipeline_language, *settings.other_languages))
+    if settings.language == LANGUAGE_FOLLOW_PIPELINE:
+        return language_query(model, pipeline_language)
+    return language_query(model, settings.language)
 
 
 def live_options(
@@ -89,7 +94,7 @@ def live_options(
 ) -> LiveOptions:
     """Describe the audio exactly as it will arrive, with the entry's settings."""
     model = settings.speech_model
-    language = request_language(settings, metadata.language)
+    language, hints = request_language(settings, metadata.language)
     options: dict[str, Any] = {
         "model": model.name,
         # Unset rather than false: some languages lack these features.
@@ -103,16 +108,18 @@ def live_options(
             options["channels"] = int(metadata.channel)
     if terms:
         options |= {"keyterm": terms} if model.supports_keyterms else {"keywords": keywords(terms)}
-    if model.flux:
-        hint = MULTILINGUAL in model.languages and language != MULTILINGUAL
+    if model.flux:  # Flux has no `language`: its multilingual model takes hints only.
+        if language != MULTILINGUAL and model.takes_language_hints:
+            hints = (language,)
         return LiveOptions(
             eot_threshold=settings.eot_threshold,
             eot_timeout_ms=settings.eot_timeout_ms,
-            language_hint=(language,) if hint else (),
+            language_hint=hints,
             **options,
         )
     return LiveOptions(
         language=language,
+        language_hint=hints,
         punctuate=settings.punctuate,
         smart_format=settings.smart_format,
         filler_words=settings.filler_words or None,
@@ -231,7 +238,7 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         data = self._entry.runtime_data
         options = live_options(metadata, settings, data.keyterms.terms, interim_results=partials)
         live = data.client.open_stream(audio_chunks(stream), options)
-        transcript = TranscriptBuilder()
+        transcript = LanguageAwareTranscript()
         started = dt_util.utcnow()
         # When Deepgram alone ends commands, nothing else bounds the audio (Home
         # Assistant 2026.5+ runs no VAD then), so these timers end it if Deepgram
@@ -278,7 +285,7 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         *,
         metadata: SpeechMetadata,
         live: LiveStream,
-        transcript: TranscriptBuilder,
+        transcript: LanguageAwareTranscript,
         result: SpeechResult,
         failure: Exception | None,
         started: datetime,
@@ -302,6 +309,8 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
             request_id=live.request_id or getattr(failure, "request_id", None),
             model=live.options.model,
             language=live.options.language or ",".join(live.options.language_hint),
+            languages_hinted=transcript.languages_hinted,
+            languages_detected=transcript.languages_detected,
             audio_seconds=audio_seconds,
             final_result_ms=after_audio,
             outcome=outcome,

@@ -27,6 +27,8 @@ class Word:
     end: float | None
     confidence: float
     punctuated_word: str | None = None
+    # Multilingual streams: the language Deepgram assigned to the word, if any.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,9 @@ class Results:
     words: tuple[Word, ...]
     channel_index: tuple[int, ...]
     request_id: str | None
+    # Multilingual streams: the languages detected, and Deepgram's echo of the hints.
+    languages: tuple[str, ...] = ()
+    languages_hinted: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,9 @@ class TurnInfo:
     words: tuple[Word, ...]
     trigger: str | None
     request_id: str | None
+    # Flux Multilingual: the languages detected, and Deepgram's echo of the hints.
+    languages: tuple[str, ...] = ()
+    languages_hinted: tuple[str, ...] | None = None
 
     @property
     def end_of_turn(self) -> bool:
@@ -149,6 +157,19 @@ def _ints(data: dict[str, Any], key: str) -> tuple[int, ...]:
     return tuple(item for item in value if isinstance(item, int))
 
 
+def _strings(data: dict[str, Any], key: str) -> tuple[str, ...] | None:
+    value = data.get(key)
+    if not isinstance(value, list):
+        return None
+    return tuple(item for item in value if isinstance(item, str))
+
+
+def _languages(data: dict[str, Any], words: tuple[Word, ...]) -> tuple[str, ...]:
+    """Return the languages a result names, on the whole and on its words, once each."""
+    named = [*(_strings(data, "languages") or ()), *(word.language for word in words)]
+    return tuple(dict.fromkeys(language for language in named if language))
+
+
 def _word(data: Any) -> Word | None:
     if not isinstance(data, dict) or not isinstance(data.get("word"), str):
         return None
@@ -158,6 +179,7 @@ def _word(data: Any) -> Word | None:
         end=_optional_number(data, "end"),
         confidence=_number(data, "confidence"),
         punctuated_word=_optional_string(data, "punctuated_word"),
+        language=_optional_string(data, "language"),
     )
 
 
@@ -185,6 +207,8 @@ def _results(data: dict[str, Any]) -> Results:
         words=words,
         channel_index=_ints(data, "channel_index"),
         request_id=_optional_string(_object(data, "metadata"), "request_id"),
+        languages=_languages(best, words),
+        languages_hinted=_strings(best, "languages_hinted") or _strings(data, "languages_hinted"),
     )
 
 
@@ -211,14 +235,17 @@ def _connected(data: dict[str, Any]) -> Connected:
 
 def _turn_info(data: dict[str, Any]) -> TurnInfo:
     turn_index = data.get("turn_index")
+    words = _words(data)
     return TurnInfo(
         event=_string(data, "event"),
         turn_index=turn_index if isinstance(turn_index, int) else 0,
         transcript=_string(data, "transcript").strip(),
         end_of_turn_confidence=_number(data, "end_of_turn_confidence"),
-        words=_words(data),
+        words=words,
         trigger=_optional_string(data, "trigger"),
         request_id=_optional_string(data, "request_id"),
+        languages=_languages(data, words),
+        languages_hinted=_strings(data, "languages_hinted"),
     )
 
 

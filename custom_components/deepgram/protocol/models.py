@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 MULTILINGUAL = "multi"
@@ -33,8 +34,18 @@ _NOVA_2_LANGUAGES = (
 )
 
 
-# Languages Flux takes as `language_hint`; `multi` leaves detection to Flux.
-# Nova-3's code-switching (`multi`) covers the same ten.
+# What Nova-3's `multi` serves since 2026-10-23: 55 languages in one model, each
+# also accepted as a `language_hint` (Deepgram's "Nova-3 Language Prompting").
+_NOVA_3_MULTILINGUAL = (
+    *("af", "ar", "be", "bn", "bs", "bg", "ca", "zh", "zh-CN", "zh-Hans", "zh-HK"),
+    *("hr", "cs", "da", "nl", "nl-BE", "en", "en-US", "en-GB", "en-AU", "en-NZ"),
+    *("en-IN", "en-CA", "et", "fi", "fr", "gl", "de", "el", "gu", "he", "hi", "hu"),
+    *("id", "it", "ja", "kn", "ko", "lv", "lt", "mk", "ms", "mr", "no", "fa", "pl"),
+    *("pt", "ro", "ru", "sr", "sk", "sl", "es", "sv", "tl", "ta", "te", "th", "tr"),
+    *("uk", "vi", "xh", "zu"),
+)
+
+# Languages Flux Multilingual recognises and takes as `language_hint`.
 _FLUX_HINTS = ("en", "es", "fr", "de", "hi", "ru", "pt", "ja", "it", "nl")
 
 
@@ -48,8 +59,10 @@ class SpeechModel:
     supports_keyterms: bool
     # Flux models detect turns themselves and live on /v2/listen.
     flux: bool = False
-    # The base languages `multi` recognises; empty means all of `languages`.
+    # The language tags `multi` recognises; empty means all of `languages`.
     multilingual: tuple[str, ...] = ()
+    # Whether `language_hint` (repeatable) biases what `multi` listens for.
+    takes_language_hints: bool = False
 
 
 SPEECH_MODELS: dict[str, SpeechModel] = {
@@ -60,7 +73,8 @@ SPEECH_MODELS: dict[str, SpeechModel] = {
             "Nova-3",
             _NOVA_3_LANGUAGES,
             supports_keyterms=True,
-            multilingual=_FLUX_HINTS,
+            multilingual=_NOVA_3_MULTILINGUAL,
+            takes_language_hints=True,
         ),
         SpeechModel(
             "flux-general-en",
@@ -75,6 +89,7 @@ SPEECH_MODELS: dict[str, SpeechModel] = {
             (*_FLUX_HINTS, MULTILINGUAL),
             supports_keyterms=True,
             flux=True,
+            takes_language_hints=True,
         ),
         SpeechModel(
             "nova-3-medical",
@@ -87,7 +102,7 @@ SPEECH_MODELS: dict[str, SpeechModel] = {
             "Nova-2",
             _NOVA_2_LANGUAGES,
             supports_keyterms=False,
-            multilingual=("en", "es"),
+            multilingual=(*("en", "en-US", "en-AU", "en-GB", "en-NZ", "en-IN", "es", "es-419"),),
         ),
         *(
             SpeechModel(f"nova-2-{use}", f"Nova-2 {label}", _ENGLISH_ONLY, supports_keyterms=False)
@@ -116,6 +131,8 @@ DEFAULT_MODEL = "nova-3"
 
 _LANGUAGE_NAMES = {
     "multi": "Multilingual",
+    "af": "Afrikaans", "ar": "Arabic", "gl": "Galician", "gu": "Gujarati",
+    "xh": "Xhosa", "zu": "Zulu",
     "be": "Belarusian", "bg": "Bulgarian", "bn": "Bengali", "bs": "Bosnian",
     "ca": "Catalan", "cs": "Czech", "da": "Danish", "de": "German", "el": "Greek",
     "en": "English", "es": "Spanish", "et": "Estonian", "fa": "Persian",
@@ -148,14 +165,65 @@ def language_name(code: str) -> str:
     return f"{name} ({_SUBTAG_NAMES.get(subtag, subtag)})" if subtag else name
 
 
-def closest_language(language: str, model: str) -> str | None:
-    """Return the model's code for a BCP-47 tag: exact, else the base language."""
-    languages = SPEECH_MODELS[model].languages
-    if language in languages:
+def _closest(language: str, codes: Iterable[str]) -> str | None:
+    """Return the code for a BCP-47 tag among `codes`: exact, else the base language."""
+    codes = tuple(codes)
+    if language in codes:
         return language
-    base = language.partition("-")[0]
-    lowered = {code.lower(): code for code in languages}
-    return lowered.get(language.lower()) or lowered.get(base.lower())
+    lowered = {code.lower(): code for code in codes}
+    return lowered.get(language.lower()) or lowered.get(language.partition("-")[0].lower())
+
+
+def closest_language(language: str, model: str) -> str | None:
+    """Return the model's own code for a BCP-47 tag: exact, else the base language."""
+    return _closest(language, SPEECH_MODELS[model].languages)
+
+
+def multilingual_languages(model: str) -> tuple[str, ...]:
+    """Return the language tags the model's `multi` recognises; none without `multi`."""
+    speech_model = SPEECH_MODELS[model]
+    if MULTILINGUAL not in speech_model.languages:
+        return ()
+    return speech_model.multilingual or tuple(
+        code for code in speech_model.languages if code != MULTILINGUAL
+    )
+
+
+def language_tags(model: str) -> tuple[str, ...]:
+    """Return every tag the model recognises: its own codes, then those only `multi` has."""
+    own = tuple(code for code in SPEECH_MODELS[model].languages if code != MULTILINGUAL)
+    return (*own, *(code for code in multilingual_languages(model) if code not in own))
+
+
+def language_hints(model: str, languages: Iterable[str]) -> tuple[str, ...]:
+    """Return `multi`'s hints for these languages: each one's closest tag, once, in order.
+
+    Languages that `multi` does not recognise are left out, and so is every hint
+    where the model takes none.
+    """
+    if not SPEECH_MODELS[model].takes_language_hints:
+        return ()
+    served = multilingual_languages(model)
+    hints: list[str] = []
+    for language in languages:
+        if (hint := _closest(language, served)) is not None and hint not in hints:
+            hints.append(hint)
+    return tuple(hints)
+
+
+def language_query(model: str, language: str) -> tuple[str, tuple[str, ...]]:
+    """Return the `language` value and hints that ask the model for one language.
+
+    The model's own code where it has one (de-AT becomes de, pt-BR stays pt-BR);
+    else `multi`, hinted with the language where `multi` recognises it (Arabic on
+    Nova-3); else `multi` unhinted, or the model's first language.
+    """
+    speech_model = SPEECH_MODELS[model]
+    if (code := closest_language(language, model)) is not None and code != MULTILINGUAL:
+        return code, ()
+    if MULTILINGUAL in speech_model.languages:
+        return MULTILINGUAL, language_hints(model, (language,))
+    return speech_model.languages[0], ()
 
 
 def languages_heard(model: str, language: str) -> tuple[str, ...]:
@@ -164,12 +232,12 @@ def languages_heard(model: str, language: str) -> tuple[str, ...]:
     One fixed language covers itself and, for a bare language, its regional
     variants ("en" also covers "en-GB"); multilingual covers what the model's
     `multi` recognises; following the voice assistant covers every language the
-    model has. `multi` itself is no language tag, so it is never listed.
+    model has, through its own code or through `multi`. `multi` itself is no
+    language tag, so it is never listed.
     """
-    speech_model = SPEECH_MODELS[model]
-    tags = tuple(code for code in speech_model.languages if code != MULTILINGUAL)
-    if language == MULTILINGUAL and speech_model.multilingual:
-        return tuple(code for code in tags if code.partition("-")[0] in speech_model.multilingual)
+    tags = language_tags(model)
+    if language == MULTILINGUAL and (served := multilingual_languages(model)):
+        return served
     if language in tags:
         return tuple(
             code

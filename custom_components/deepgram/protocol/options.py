@@ -39,10 +39,11 @@ class LiveOptions:
     tag: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
     version: str | None = None
-    # Flux (/v2/listen) only: when a turn ends, and which languages to expect.
+    # Flux (/v2/listen) only: when a turn ends.
     eot_threshold: float | None = None
     eager_eot_threshold: float | None = None
     eot_timeout_ms: int | None = None
+    # Languages to expect: Flux Multilingual, and Nova-3 with `language=multi`.
     language_hint: tuple[str, ...] = ()
 
     @property
