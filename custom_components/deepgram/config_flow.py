@@ -57,16 +57,16 @@ from .const import (
     CONF_SERVER,
     CONF_SMART_FORMAT,
     CONF_STRIP_PUNCTUATION,
+    DEFAULT_REGION,
     DOMAIN,
     END_OF_COMMAND_CHOICES,
-    EU_SERVER,
     LANGUAGE_FOLLOW_PIPELINE,
     LOGGER,
+    REGION_SERVERS,
     SUBENTRY_VOICE,
 )
 from .protocol import (
     DEFAULT_MODEL,
-    DEFAULT_SERVER,
     MULTILINGUAL,
     SPEECH_MODELS,
     DeepgramAuthenticationError,
@@ -89,11 +89,17 @@ MODEL_SELECTOR = SelectSelector(
         mode=SelectSelectorMode.DROPDOWN,
     )
 )
+# A region by its key (translated), or a self-hosted server's URL typed in.
 SERVER_SELECTOR = SelectSelector(
-    SelectSelectorConfig(options=[DEFAULT_SERVER, EU_SERVER], custom_value=True)
+    SelectSelectorConfig(
+        options=list(REGION_SERVERS),
+        custom_value=True,
+        mode=SelectSelectorMode.DROPDOWN,
+        translation_key="server",
+    )
 )
 SERVER_SECTION = section(
-    vol.Schema({vol.Required(CONF_SERVER, default=DEFAULT_SERVER): SERVER_SELECTOR}),
+    vol.Schema({vol.Required(CONF_SERVER, default=DEFAULT_REGION): SERVER_SELECTOR}),
     {"collapsed": True},
 )
 
@@ -118,8 +124,6 @@ END_OF_COMMAND_SELECTOR = SelectSelector(
 OPTIONS_MODEL_SCHEMA = vol.Schema({vol.Required(CONF_MODEL): MODEL_SELECTOR})
 # Example server URLs: Home Assistant's translation rules keep URLs out of the strings.
 SERVER_PLACEHOLDERS = {
-    "default_url": DEFAULT_SERVER,
-    "eu_url": EU_SERVER,
     "self_hosted_url": "http://192.168.1.20:8080",
 }
 
@@ -186,6 +190,11 @@ def default_language(model: str, current: str | None = None) -> str:
     return LANGUAGE_FOLLOW_PIPELINE
 
 
+def server_choice(server: str) -> str:
+    """Return the region whose server this is, else the server's URL."""
+    return next((key for key, url in REGION_SERVERS.items() if url == server), server)
+
+
 def entry_unique_id(data: Mapping[str, Any], model: str, language: str) -> str:
     """Identify an entry by project (or self-hosted server), model and language."""
     return f"{data.get(CONF_PROJECT_ID) or data[CONF_SERVER]}_{model}_{language}"
@@ -212,9 +221,9 @@ async def validate_key(
 async def validate_connection(
     hass: HomeAssistant, api_key: str, server: str
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Check the server URL and the key; return the entry data or form errors."""
+    """Check the server (a region or a URL) and the key; return the entry data or form errors."""
     try:
-        server = normalize_server(server)
+        server = normalize_server(REGION_SERVERS.get(server, server))
     except ValueError:
         return {}, {"base": "invalid_server_url"}
     project_id, errors = await validate_key(hass, api_key, server)
@@ -351,7 +360,8 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                STEP_RECONFIGURE_SCHEMA, user_input or entry.data
+                STEP_RECONFIGURE_SCHEMA,
+                user_input or {**entry.data, CONF_SERVER: server_choice(entry.data[CONF_SERVER])},
             ),
             errors=errors,
             description_placeholders=SERVER_PLACEHOLDERS,

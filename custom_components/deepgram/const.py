@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+from .protocol import DEFAULT_SERVER
+
 DOMAIN: Final = "deepgram"
 LOGGER = logging.getLogger(__package__)
 
@@ -15,7 +17,16 @@ CONF_OTHER_LANGUAGES: Final = "other_languages"
 CONF_PROJECT_ID: Final = "project_id"
 CONF_ADVANCED: Final = "advanced"
 
-EU_SERVER: Final = "https://api.eu.deepgram.com"
+# The server choice: Deepgram's regional endpoints ("Regional Endpoints" in Deepgram's
+# API reference), by a key the form translates. Each keeps audio in its region.
+DEFAULT_REGION: Final = "default"
+REGION_SERVERS: Final = {
+    DEFAULT_REGION: DEFAULT_SERVER,  # global, served from the US
+    "us": "https://api.us.deepgram.com",  # GA 2026-11-23
+    "eu": "https://api.eu.deepgram.com",  # GA 2025-12-03
+    "au": "https://api.au.deepgram.com",  # GA 2026-06-17
+    "in": "https://api.in.deepgram.com",  # GA 2026-09-15
+}
 MANUFACTURER: Final = "Deepgram"
 
 CONF_PUNCTUATE: Final = "punctuate"
