@@ -12,7 +12,7 @@ from custom_components.deepgram.const import DOMAIN
 from homeassistant.components import stt
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 
 from . import pcm_metadata, setup_integration
 from .conftest import PROJECT_ID
@@ -270,3 +270,56 @@ async def test_options_flow_asks_for_the_other_languages_spoken_at_home(
         result["flow_id"], {"model": "nova-2"}
     )
     assert choices(result, "other_languages") is None
+
+
+FLUX_FORM = {
+    "language": "en",
+    "numerals": False,
+    "profanity_filter": False,
+    "strip_punctuation": True,
+    "home_keyterms": True,
+    "end_of_command": "deepgram",
+    "eot_threshold": 0.7,
+    "eot_timeout_ms": 5000,
+    "no_speech_timeout": 8,
+    "max_utterance": 30,
+}
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "accepted"),
+    [
+        # Deepgram's documented ranges today: 0.5-1.0 and 500-60000 ms.
+        ("eot_threshold", 0.5, True),
+        ("eot_threshold", 1.0, True),
+        ("eot_threshold", 0.49, False),
+        ("eot_threshold", 1.01, False),
+        ("eot_timeout_ms", 500, True),
+        ("eot_timeout_ms", 60000, True),
+        ("eot_timeout_ms", 499, False),
+        ("eot_timeout_ms", 60001, False),
+    ],
+)
+async def test_options_flow_takes_flux_settings_within_deepgram_ranges(  # noqa: PLR0913, PLR0917 - fixtures and the case
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    deepgram_server: DeepgramTestServer,
+    setting: str,
+    value: float,
+    accepted: bool,
+) -> None:
+    """Each bound is accepted and saved; just outside it the form refuses."""
+    await setup_integration(hass, mock_config_entry)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"model": "flux-general-en"}
+    )
+    form = {**FLUX_FORM, setting: value}
+    if not accepted:
+        with pytest.raises(InvalidData):
+            await hass.config_entries.options.async_configure(result["flow_id"], form)
+        return
+    result = await hass.config_entries.options.async_configure(result["flow_id"], form)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert mock_config_entry.options[setting] == value

@@ -60,6 +60,8 @@ from .const import (
     DEFAULT_REGION,
     DOMAIN,
     END_OF_COMMAND_CHOICES,
+    EOT_THRESHOLD_RANGE,
+    EOT_TIMEOUT_MS_RANGE,
     LANGUAGE_FOLLOW_PIPELINE,
     LOGGER,
     REGION_SERVERS,
@@ -459,10 +461,10 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
         )
         if model.flux:
             fields[vol.Required(CONF_EOT_THRESHOLD, default=defaults.eot_threshold)] = _number(
-                0.5, 0.9, 0.05
+                *EOT_THRESHOLD_RANGE, 0.05
             )
             fields[vol.Required(CONF_EOT_TIMEOUT_MS, default=defaults.eot_timeout_ms)] = _number(
-                500, 10000, 100, "ms"
+                *EOT_TIMEOUT_MS_RANGE, 100, "ms"
             )
         else:
             fields[vol.Required(CONF_ENDPOINTING, default=defaults.endpointing)] = _number(

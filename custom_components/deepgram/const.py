@@ -69,6 +69,10 @@ DEFAULT_MAX_UTTERANCE: Final = 30.0
 # Flux's own defaults.
 DEFAULT_EOT_THRESHOLD: Final = 0.7
 DEFAULT_EOT_TIMEOUT_MS: Final = 5000
+# Flux's documented ranges ("End-of-Turn Detection Parameters"); 1.0 leaves ending a
+# turn to the timeout alone.
+EOT_THRESHOLD_RANGE: Final = (0.5, 1.0)
+EOT_TIMEOUT_MS_RANGE: Final = (500, 60_000)
 
 # The voice: a config subentry of one entry per Deepgram account.
 SUBENTRY_VOICE: Final = "tts"
