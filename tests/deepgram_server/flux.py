@@ -33,6 +33,8 @@ from typing import Any, Final, Literal
 
 from multidict import MultiMapping
 
+from custom_components.deepgram.protocol.models import multilingual_languages
+
 from .transcriber import Word, layout_words
 
 MULTILINGUAL_MODEL: Final = "flux-general-multi"
@@ -41,7 +43,8 @@ ENCODINGS: Final = ("linear16", "linear32", "mulaw", "alaw", "opus", "ogg-opus")
 # Ogg pages carry their own rate; raw audio needs `sample_rate`.
 _CONTAINER_ENCODINGS: Final = ("ogg-opus",)
 SAMPLE_RATES: Final = (8000, 16000, 24000, 44100, 48000)
-LANGUAGE_HINTS: Final = ("en", "es", "fr", "de", "hi", "ru", "pt", "ja", "it", "nl")
+# The languages of flux-general-multi, as the integration's model table lists them.
+LANGUAGE_HINTS: Final = multilingual_languages(MULTILINGUAL_MODEL)
 # Nova's knobs: Flux's turn detection replaces them, and v2 has none of them.
 V1_ONLY_PARAMS: Final = (
     *("language", "interim_results", "endpointing", "utterance_end_ms"),
