@@ -100,14 +100,13 @@ class HomeKeyterms:
         if not self._from_home:
             return lambda: None
         self._rebuild()
+        # One call each: their event data differ, and a union of event types is no one type.
+        listen = self._hass.bus.async_listen
         unsubscribes: list[CALLBACK_TYPE] = [
-            self._hass.bus.async_listen(event_type, self._schedule_rebuild)
-            for event_type in (
-                er.EVENT_ENTITY_REGISTRY_UPDATED,
-                ar.EVENT_AREA_REGISTRY_UPDATED,
-                fr.EVENT_FLOOR_REGISTRY_UPDATED,
-                EVENT_HOMEASSISTANT_STARTED,
-            )
+            listen(er.EVENT_ENTITY_REGISTRY_UPDATED, self._schedule_rebuild),
+            listen(ar.EVENT_AREA_REGISTRY_UPDATED, self._schedule_rebuild),
+            listen(fr.EVENT_FLOOR_REGISTRY_UPDATED, self._schedule_rebuild),
+            listen(EVENT_HOMEASSISTANT_STARTED, self._schedule_rebuild),
         ]
         try:
             unsubscribes.append(
