@@ -81,7 +81,15 @@ async def test_entity_and_device(
     )
     assert device.entry_type is dr.DeviceEntryType.SERVICE
     # A fixed-English entry offers English and its regional variants only.
-    assert entity.supported_languages == ["en", "en-US", "en-AU", "en-GB", "en-IN", "en-NZ"]
+    assert entity.supported_languages == [
+        "en",
+        "en-US",
+        "en-AU",
+        "en-GB",
+        "en-IN",
+        "en-NZ",
+        "en-CA",
+    ]
     assert entity.supported_sample_rates == list(stt.AudioSampleRates)
     assert entity.supported_formats == [stt.AudioFormats.WAV, stt.AudioFormats.OGG]
     assert entity.supported_codecs == [stt.AudioCodecs.PCM, stt.AudioCodecs.OPUS]
