@@ -22,6 +22,7 @@ from .const import (
 )
 from .health import ServiceHealth
 from .keyterms import HomeKeyterms
+from .model_list import async_listed_voices, async_model_list, async_report_unlisted_model
 from .protocol import (
     DEFAULT_SERVER,
     DeepgramAuthenticationError,
@@ -118,7 +119,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
         session=async_get_clientsession(hass),
         server=entry.data.get(CONF_SERVER, DEFAULT_SERVER),
     )
-    settings = StreamSettings.from_options(entry.options)
+    server, api_key = entry.data.get(CONF_SERVER, DEFAULT_SERVER), entry.data[CONF_API_KEY]
+    session = async_get_clientsession(hass)
+    models = await async_model_list(hass, session, server, api_key)
+    settings = StreamSettings.from_options(entry.options).on_server(models)
+    async_report_unlisted_model(hass, entry.entry_id, entry.title, settings.model, models)
     keyterms = HomeKeyterms(hass, settings.custom_keyterms, from_home=settings.home_keyterms)
     entry.async_on_unload(keyterms.async_start())
     entry.runtime_data = DeepgramData(
@@ -132,6 +137,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
             lambda refresh: entry.async_create_background_task(
                 hass, refresh, "deepgram voice list"
             ),
+            # The voices come with the models, in one fetch.
+            list_voices=lambda: async_listed_voices(hass, session, server, api_key),
         ),
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .const import (
@@ -17,7 +17,8 @@ from .const import (
     END_BY_HOME_ASSISTANT,
     LANGUAGE_FOLLOW_PIPELINE,
 )
-from .protocol import DEFAULT_MODEL, SPEECH_MODELS, SpeechModel
+from .protocol import DEFAULT_MODEL, SpeechModel
+from .protocol.model_list import BUILT_IN_MODELS, ModelList
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -45,27 +46,33 @@ class StreamSettings:
     max_utterance: float = DEFAULT_MAX_UTTERANCE
     eot_threshold: float = DEFAULT_EOT_THRESHOLD
     eot_timeout_ms: int = DEFAULT_EOT_TIMEOUT_MS
+    # Not an option: the model as the entry's server lists it (`on_server`).
+    listed_model: SpeechModel | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> StreamSettings:
         """Read the options, coercing each to its field's type; defaults fill the rest."""
         defaults = cls()
         values: dict[str, Any] = {}
-        for field in fields(cls):
-            if (value := options.get(field.name)) is None:
+        for option in fields(cls):
+            if (value := options.get(option.name)) is None:
                 continue
-            default = getattr(defaults, field.name)
-            values[field.name] = (
+            default = getattr(defaults, option.name)
+            values[option.name] = (
                 tuple(str(item) for item in value)
                 if isinstance(default, tuple)
                 else type(default)(value)
             )
         return cls(**values)
 
+    def on_server(self, models: ModelList) -> StreamSettings:
+        """Return these settings with the model as the server lists it (its languages)."""
+        return replace(self, listed_model=models.describe(self.model))
+
     @property
     def speech_model(self) -> SpeechModel:
-        """Return the configured model's description."""
-        return SPEECH_MODELS[self.model]
+        """Return the configured model's description: as listed, else the built-in one."""
+        return self.listed_model or BUILT_IN_MODELS.describe(self.model)
 
     @property
     def ends_command(self) -> str:
