@@ -146,6 +146,10 @@ async def test_a_model_the_server_dropped_raises_a_repair_and_stays_in_use(
     # Configure still shows the stored model, beside those offered.
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
     assert "nova-3" in choices(result, CONF_MODEL)
+    hass.config_entries.options.async_abort(result["flow_id"])
+    # The issue goes with the entry.
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    assert not ir.async_get(hass).issues
 
 
 async def test_a_failed_list_falls_back_to_the_built_in_table(

@@ -22,7 +22,12 @@ from .const import (
 )
 from .health import ServiceHealth
 from .keyterms import HomeKeyterms
-from .model_list import async_listed_voices, async_model_list, async_report_unlisted_model
+from .model_list import (
+    async_clear_unlisted_model,
+    async_listed_voices,
+    async_model_list,
+    async_report_unlisted_model,
+)
 from .protocol import (
     DEFAULT_SERVER,
     DeepgramAuthenticationError,
@@ -191,3 +196,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) ->
     await entry.runtime_data.client.close()
     await entry.runtime_data.speaker.close()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> None:
+    """Remove what the entry left in Repairs."""
+    async_clear_unlisted_model(hass, entry.entry_id)

@@ -92,7 +92,7 @@ def async_report_unlisted_model(
     """
     issue_id = f"{MODEL_NOT_LISTED}_{entry_id}"
     if not models.live or models.offers(model):
-        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        async_clear_unlisted_model(hass, entry_id)
         return
     LOGGER.warning("%s: the server no longer lists the model %s", title, model)
     ir.async_create_issue(
@@ -104,3 +104,9 @@ def async_report_unlisted_model(
         translation_key=MODEL_NOT_LISTED,
         translation_placeholders={"title": title, "model": model},
     )
+
+
+@callback
+def async_clear_unlisted_model(hass: HomeAssistant, entry_id: str) -> None:
+    """Remove the entry's issue about an unlisted model, if there is one."""
+    ir.async_delete_issue(hass, DOMAIN, f"{MODEL_NOT_LISTED}_{entry_id}")
