@@ -152,6 +152,22 @@ async def test_a_model_the_server_dropped_raises_a_repair_and_stays_in_use(
     assert not ir.async_get(hass).issues
 
 
+async def test_a_stored_language_the_server_dropped_is_still_sent(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """The list no longer has the entry's language: commands still ask for it, not another."""
+    deepgram_server.models.drop_language("nova-3", "en")
+    await setup_integration(hass, mock_config_entry)
+    [entity_id] = hass.states.async_entity_ids("stt")
+    entity = stt.async_get_speech_to_text_entity(hass, entity_id)
+    assert entity is not None
+    assert "en" in entity.supported_languages
+    assert "de" not in entity.supported_languages
+    deepgram_server.utterances.append(PHRASE)
+    assert (await transcribe(hass)).text == PHRASE
+    assert deepgram_server.sessions[-1].param("language") == "en"
+
+
 async def test_a_failed_list_falls_back_to_the_built_in_table(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:

@@ -66,8 +66,14 @@ class StreamSettings:
         return cls(**values)
 
     def on_server(self, models: ModelList) -> StreamSettings:
-        """Return these settings with the model as the server lists it (its languages)."""
-        return replace(self, listed_model=models.describe(self.model))
+        """Return these settings with the model as the server lists it (its languages).
+
+        A stored language the list lacks stays the model's: Deepgram may still serve it.
+        """
+        model = models.describe(self.model)
+        if self.language != LANGUAGE_FOLLOW_PIPELINE and self.language not in model.languages:
+            model = replace(model, languages=(*model.languages, self.language))
+        return replace(self, listed_model=model)
 
     @property
     def speech_model(self) -> SpeechModel:

@@ -2,7 +2,7 @@
 
 It starts as the integration's built-in table; tests switch it to look like a
 Deepgram that added a model or a language (listed and served), retired one
-(no longer listed, still served for a while, as Deepgram does), or cannot
+or a language (no longer listed, still served for a while, as Deepgram does), or cannot
 list its models at all (`status`).
 """
 
@@ -24,6 +24,7 @@ class SpeechModelList:
         """List and serve every model of the built-in table."""
         self.served: dict[str, SpeechModel] = dict(SPEECH_MODELS)
         self.unlisted: set[str] = set()
+        self.unlisted_languages: set[tuple[str, str]] = set()
         # Answer `/v1/models` with this HTTP status and Deepgram's refusal instead.
         self.status: int | None = None
 
@@ -40,6 +41,10 @@ class SpeechModelList:
         """Stop listing a model; streams may still ask for it."""
         self.unlisted.add(model)
 
+    def drop_language(self, model: str, language: str) -> None:
+        """Stop listing one language of a model; streams may still ask for it."""
+        self.unlisted_languages.add((model, language))
+
     def listed(self) -> Mapping[str, SpeechModel]:
         """Return the models `/v1/models` lists."""
         return {name: model for name, model in self.served.items() if name not in self.unlisted}
@@ -54,7 +59,11 @@ class SpeechModelList:
                     "name": info.name,
                     "canonical_name": name,
                     "architecture": info.arch,
-                    "languages": list(model.languages),
+                    "languages": [
+                        code
+                        for code in model.languages
+                        if (name, code) not in self.unlisted_languages
+                    ],
                     "version": info.version,
                     "uuid": info.uuid,
                     "batch": not model.flux,  # Flux is streaming only.
