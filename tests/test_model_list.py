@@ -42,6 +42,13 @@ def choices(result: Any, field: str) -> list[str]:
     return [option["value"] for option in result["data_schema"].schema[key].config["options"]]
 
 
+def labels(result: Any, field: str) -> dict[str, str]:
+    """Return the labels of a form's select field by value."""
+    key = next(key for key in result["data_schema"].schema if key == field)
+    options = result["data_schema"].schema[key].config["options"]
+    return {option["value"]: option["label"] for option in options}
+
+
 async def feed(chunks: list[bytes]) -> AsyncIterator[bytes]:
     """Yield the chunks as an audio source would."""
     for chunk in chunks:
@@ -102,7 +109,7 @@ async def test_a_language_only_the_server_lists_is_offered_by_configure(
 ) -> None:
     """Configure offers the server's models and a language it added, which streams then use."""
     deepgram_server.models.add("nova-4", ["en"])
-    deepgram_server.models.add_language("nova-3", "sw")
+    deepgram_server.models.add_language("nova-3", "sw", "Swahili")
     await setup_integration(hass, mock_config_entry)
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
     assert {"nova-3", "nova-4", "nova-2"} <= set(choices(result, CONF_MODEL))
@@ -110,6 +117,8 @@ async def test_a_language_only_the_server_lists_is_offered_by_configure(
         result["flow_id"], {CONF_MODEL: "nova-3"}
     )
     assert "sw" in choices(result, CONF_LANGUAGE)
+    # Deepgram's own name labels a language the built-in table cannot name.
+    assert labels(result, CONF_LANGUAGE)["sw"] == "Swahili"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_LANGUAGE: "sw"}
     )

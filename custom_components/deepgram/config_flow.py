@@ -162,28 +162,30 @@ def _described(model: ModelRef) -> SpeechModel:
     return model if isinstance(model, SpeechModel) else BUILT_IN_MODELS.describe(model)
 
 
-def entry_title(model: ModelRef, language: str) -> str:
+def entry_title(model: ModelRef, language: str, names: Mapping[str, str] | None = None) -> str:
     """Name an entry after what it does, e.g. "Deepgram Nova-3 (English)"."""
     label = _described(model).label
     if language == LANGUAGE_FOLLOW_PIPELINE:
         return f"Deepgram {label}"
-    return f"Deepgram {label} ({language_name(language)})"
+    return f"Deepgram {label} ({language_name(language, names)})"
 
 
-def _language_choices(codes: tuple[str, ...]) -> list[SelectOptionDict]:
+def _language_choices(
+    codes: tuple[str, ...], names: Mapping[str, str] | None
+) -> list[SelectOptionDict]:
     """Return the languages as choices, in the order of their names."""
     return sorted(
-        (SelectOptionDict(value=code, label=language_name(code)) for code in codes),
+        (SelectOptionDict(value=code, label=language_name(code, names)) for code in codes),
         key=lambda choice: choice["label"],
     )
 
 
-def language_selector(model: SpeechModel) -> SelectSelector:
+def language_selector(model: SpeechModel, names: Mapping[str, str] | None = None) -> SelectSelector:
     """Offer the voice assistant's language, multilingual, then the model's languages.
 
     The languages include those the model recognises only through `multi`.
     """
-    choices = _language_choices(language_tags(model))
+    choices = _language_choices(language_tags(model), names)
     # These labels are translated by the frontend from the selector's key.
     first = [SelectOptionDict(value=LANGUAGE_FOLLOW_PIPELINE, label="pipeline")]
     if MULTILINGUAL in model.languages:
@@ -197,11 +199,13 @@ def language_selector(model: SpeechModel) -> SelectSelector:
     )
 
 
-def other_languages_selector(model: SpeechModel) -> SelectSelector:
+def other_languages_selector(
+    model: SpeechModel, names: Mapping[str, str] | None = None
+) -> SelectSelector:
     """Offer every language the model's `multi` recognises, several at once."""
     return SelectSelector(
         SelectSelectorConfig(
-            options=_language_choices(multilingual_languages(model)),
+            options=_language_choices(multilingual_languages(model), names),
             multiple=True,
             mode=SelectSelectorMode.DROPDOWN,
         )
@@ -323,7 +327,7 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
             await self.async_set_unique_id(entry_unique_id(self._data, self._model, language))
             self._abort_if_unique_id_configured()
             return self.async_create_entry(
-                title=entry_title(model, language),
+                title=entry_title(model, language, self._models.language_names),
                 data=self._data,
                 options={CONF_MODEL: self._model, CONF_LANGUAGE: language},
                 # The account's first entry brings its voice.
@@ -332,7 +336,11 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
                 else [voice_subentry(self.hass)],
             )
         schema = vol.Schema(
-            {vol.Required(CONF_LANGUAGE, default=default_language(model)): language_selector(model)}
+            {
+                vol.Required(CONF_LANGUAGE, default=default_language(model)): language_selector(
+                    model, self._models.language_names
+                )
+            }
         )
         return self.async_show_form(
             step_id="language",
@@ -443,10 +451,13 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
                 errors["base"] = "already_configured"
             else:
                 updates: dict[str, Any] = {"unique_id": unique_id}
+                names = self._models.language_names
                 if entry.title == entry_title(
-                    self._models.describe(current.model), current.language
+                    self._models.describe(current.model), current.language, names
                 ):
-                    updates["title"] = entry_title(self._models.describe(self._model), language)
+                    updates["title"] = entry_title(
+                        self._models.describe(self._model), language, names
+                    )
                 self.hass.config_entries.async_update_entry(entry, **updates)
                 return self.async_create_entry(data=options)
         schema = self._recognition_schema(current)
@@ -481,10 +492,12 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
         fields: dict[Any, Any] = {
             vol.Required(
                 CONF_LANGUAGE, default=default_language(model, current.language)
-            ): language_selector(model),
+            ): language_selector(model, self._models.language_names),
         }
         if model.takes_language_hints:
-            fields[vol.Optional(CONF_OTHER_LANGUAGES, default=[])] = other_languages_selector(model)
+            fields[vol.Optional(CONF_OTHER_LANGUAGES, default=[])] = other_languages_selector(
+                model, self._models.language_names
+            )
         flags = [CONF_NUMERALS, CONF_PROFANITY_FILTER, CONF_STRIP_PUNCTUATION]
         if not model.flux:
             flags = [CONF_PUNCTUATE, CONF_SMART_FORMAT, CONF_FILLER_WORDS, *flags]

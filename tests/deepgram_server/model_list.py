@@ -25,6 +25,8 @@ class SpeechModelList:
         self.served: dict[str, SpeechModel] = dict(SPEECH_MODELS)
         self.unlisted: set[str] = set()
         self.unlisted_languages: set[tuple[str, str]] = set()
+        # `/v1/models`' top-level `languages`: names of languages beyond the voices'.
+        self.language_names: dict[str, str] = {}
         # Answer `/v1/models` with this HTTP status and Deepgram's refusal instead.
         self.status: int | None = None
 
@@ -32,8 +34,10 @@ class SpeechModelList:
         """List and serve a model the integration's table lacks."""
         self.served[name] = SpeechModel(name, name, tuple(languages), supports_keyterms=keyterms)
 
-    def add_language(self, model: str, language: str) -> None:
-        """List and serve one more language of a model."""
+    def add_language(self, model: str, language: str, name: str | None = None) -> None:
+        """List and serve one more language of a model; `name` joins the list's names."""
+        if name is not None:
+            self.language_names[language] = name
         served = self.served[model]
         self.served[model] = replace(served, languages=(*served.languages, language))
 

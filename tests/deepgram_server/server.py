@@ -340,7 +340,11 @@ class DeepgramTestServer:
         if self.models.status is not None:
             return DeepgramHTTPError(self.models.status).response(self._request_id(request))
         return web.json_response(
-            {"stt": self._stt_models(), "tts": tts_models(), "languages": LANGUAGE_NAMES}
+            {
+                "stt": self._stt_models(),
+                "tts": tts_models(),
+                "languages": {**LANGUAGE_NAMES, **self.models.language_names},
+            }
         )
 
     async def _model(self, request: web.Request) -> web.StreamResponse:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 import json
 from typing import Any, Final
@@ -42,6 +42,8 @@ class ModelList:
     models: Mapping[str, SpeechModel]
     # True: the server's own list; False: the built-in table, as it could not be had.
     live: bool = False
+    # Deepgram's English names of the languages, by code ({"sw": "Swahili"}).
+    language_names: Mapping[str, str] = field(default_factory=dict)
 
     def offers(self, name: str) -> bool:
         """Whether the server offers the model for live streams."""
@@ -136,7 +138,13 @@ def parse_model_list(document: Any) -> ModelList | None:
     # The built-in table's order (its default first), then the server's own models.
     ordered = {name: listed[name] for name in SPEECH_MODELS if name in listed}
     ordered |= {name: model for name, model in listed.items() if name not in ordered}
-    return ModelList(ordered, live=True)
+    names = document.get("languages")
+    language_names = {
+        code: name
+        for code, name in (names.items() if isinstance(names, dict) else ())
+        if isinstance(code, str) and isinstance(name, str) and name
+    }
+    return ModelList(ordered, live=True, language_names=language_names)
 
 
 def _tag(code: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 MULTILINGUAL = "multi"
@@ -158,10 +158,13 @@ _SUBTAG_NAMES = {
 }  # fmt: skip
 
 
-def language_name(code: str) -> str:
-    """Return the English name of a Deepgram language code, e.g. "English (India)"."""
+def language_name(code: str, names: Mapping[str, str] | None = None) -> str:
+    """Return the English name of a Deepgram language code, e.g. "English (India)".
+
+    `names` (Deepgram's own, from its model list) name languages the table lacks.
+    """
     base, _, subtag = code.partition("-")
-    name = _LANGUAGE_NAMES.get(base, code)
+    name = _LANGUAGE_NAMES.get(base) or (names or {}).get(base) or code
     return f"{name} ({_SUBTAG_NAMES.get(subtag, subtag)})" if subtag else name
 
 
