@@ -177,6 +177,18 @@ async def test_a_stored_language_the_server_dropped_is_still_sent(
     assert deepgram_server.sessions[-1].param("language") == "en"
 
 
+async def test_a_language_nova_3_reaches_through_multi_stays_hinted(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """Arabic, which Nova-3 hears only through `multi`, is not sent as a code of its own."""
+    await setup_integration(hass, mock_config_entry, **{CONF_LANGUAGE: "ar"})
+    deepgram_server.utterances.append(PHRASE)
+    assert (await transcribe(hass, "ar")).text == PHRASE
+    session = deepgram_server.sessions[-1]
+    assert session.param("language") == "multi"
+    assert session.params.getall("language_hint", []) == ["ar"]
+
+
 async def test_a_failed_list_falls_back_to_the_built_in_table(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:

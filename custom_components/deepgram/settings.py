@@ -17,7 +17,7 @@ from .const import (
     END_BY_HOME_ASSISTANT,
     LANGUAGE_FOLLOW_PIPELINE,
 )
-from .protocol import DEFAULT_MODEL, SpeechModel
+from .protocol import DEFAULT_MODEL, SPEECH_MODELS, SpeechModel
 from .protocol.model_list import BUILT_IN_MODELS, ModelList
 
 
@@ -68,10 +68,17 @@ class StreamSettings:
     def on_server(self, models: ModelList) -> StreamSettings:
         """Return these settings with the model as the server lists it (its languages).
 
-        A stored language the list lacks stays the model's: Deepgram may still serve it.
+        A stored language the list lacks stays the model's own code (Deepgram may still
+        serve it), unless the built-in table reaches it through `multi` (Arabic on Nova-3).
         """
         model = models.describe(self.model)
-        if self.language != LANGUAGE_FOLLOW_PIPELINE and self.language not in model.languages:
+        built_in = SPEECH_MODELS.get(self.model)
+        was_own = built_in is None or self.language in built_in.languages
+        if (
+            self.language != LANGUAGE_FOLLOW_PIPELINE
+            and self.language not in model.languages
+            and was_own
+        ):
             model = replace(model, languages=(*model.languages, self.language))
         return replace(self, listed_model=model)
 
