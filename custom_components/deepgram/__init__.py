@@ -176,8 +176,12 @@ async def async_migrate_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> bool:
-    """Unload the entities and let closing streams finish."""
-    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    """Unload the entities, then stop their streams; if an entity stays, so do its clients.
+
+    The entities go first, so that no new stream starts while the others stop.
+    """
+    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        return False
     await entry.runtime_data.client.close()
     await entry.runtime_data.speaker.close()
-    return unloaded
+    return True
