@@ -195,3 +195,16 @@ async def test_configure_works_on_an_entry_whose_model_is_gone(
     assert mock_config_entry.title == "Deepgram Nova-3 (English)"
     issue_id = f"model_unavailable_{mock_config_entry.entry_id}"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_deleting_the_entry_deletes_its_issues(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """No Repairs issue outlives its entry."""
+    await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
+    issue_id = f"model_unavailable_{mock_config_entry.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None

@@ -22,7 +22,7 @@ from .const import (
     LOGGER,
     SUBENTRY_VOICE,
 )
-from .health import MODEL_UNAVAILABLE, VOICE_UNAVAILABLE, ServiceHealth
+from .health import MODEL_UNAVAILABLE, VOICE_UNAVAILABLE, ServiceHealth, delete_issues
 from .keyterms import HomeKeyterms
 from .protocol import (
     DEFAULT_SERVER,
@@ -31,6 +31,7 @@ from .protocol import (
     DeepgramError,
     DeepgramSpeaker,
 )
+from .protocol.voices import DEFAULT_VOICE
 from .settings import StreamSettings
 from .voice import VoiceCatalogue, account_has_voice, voice_subentry
 
@@ -170,11 +171,11 @@ def _check_voice(entry: DeepgramConfigEntry) -> None:
     if not data.voices.live:
         return
     for subentry in entry.subentries.values():
-        voice = subentry.data.get(CONF_VOICE)
-        if subentry.subentry_type == SUBENTRY_VOICE and data.voices.get(str(voice)) is None:
+        voice = str(subentry.data.get(CONF_VOICE, DEFAULT_VOICE))
+        if subentry.subentry_type == SUBENTRY_VOICE and data.voices.get(voice) is None:
             LOGGER.warning("%s: Deepgram no longer lists the voice %s", entry.title, voice)
             data.health.setting_unavailable(
-                VOICE_UNAVAILABLE, {"voice": str(voice)}, {"subentry_id": subentry.subentry_id}
+                VOICE_UNAVAILABLE, {"voice": voice}, {"subentry_id": subentry.subentry_id}
             )
             return
     data.health.setting_available(VOICE_UNAVAILABLE)
@@ -230,3 +231,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) ->
     await entry.runtime_data.client.close()
     await entry.runtime_data.speaker.close()
     return True
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> None:
+    """Take the entry's Repairs issues away with it."""
+    delete_issues(hass, entry.entry_id)

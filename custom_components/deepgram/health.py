@@ -31,6 +31,19 @@ LIMITS_URL = "https://developers.deepgram.com/reference/api-rate-limits"
 # Issues about a stored setting Deepgram no longer offers; each has a fix flow.
 MODEL_UNAVAILABLE = "model_unavailable"
 VOICE_UNAVAILABLE = "voice_unavailable"
+ISSUE_KINDS = ("out_of_credits", "rate_limited", MODEL_UNAVAILABLE, VOICE_UNAVAILABLE)
+
+
+def issue_id(kind: str, entry_id: str) -> str:
+    """Return the Repairs issue id of one kind of trouble for one entry."""
+    return f"{kind}_{entry_id}"
+
+
+@callback
+def delete_issues(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete every Repairs issue of an entry, e.g. when the entry is deleted."""
+    for kind in ISSUE_KINDS:
+        ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry_id))
 
 
 class ServiceHealth:
@@ -46,7 +59,7 @@ class ServiceHealth:
 
     def issue_id(self, kind: str) -> str:
         """Return the Repairs issue id of one kind of trouble for this entry."""
-        return f"{kind}_{self._entry_id}"
+        return issue_id(kind, self._entry_id)
 
     @callback
     def stream_failed(self, err: DeepgramError) -> None:
