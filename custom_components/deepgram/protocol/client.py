@@ -282,6 +282,7 @@ class LiveStream:
         self.options = options
         self._chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._framer = AudioFramer.for_options(options)
+        self._reader_sending = False
         self._reader: asyncio.Task[None] | None = None
         self._connecting: asyncio.Task[aiohttp.ClientWebSocketResponse] | None = None
         # The reader and the sender, so that `abort()` can stop and await them.
@@ -411,7 +412,10 @@ class LiveStream:
                     if self._open_ws is None:
                         put(frame)
                     else:
+                        # Frames of one chunk stay together (see `_send_held_audio`).
+                        self._reader_sending = True
                         await self._send_chunk(self._open_ws, frame)
+                        self._reader_sending = False
             if stripper is not None and (rest := stripper.flush()):
                 put(rest)
         except (aiohttp.ClientError, ConnectionError):
@@ -473,10 +477,15 @@ class LiveStream:
     async def _send_held_audio(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """Send the audio the framer holds, so that a control message follows it in order.
 
-        Only while the reader sends by itself: before that the backlog is not out
-        yet, and after it the reader has queued the rest itself.
+        Only while the reader sends by itself and is not in the middle of a send
+        (a congested socket): before that the backlog is not out yet, after it the
+        reader has queued the rest itself, and during a send the held audio would
+        overtake frames not yet sent.
         """
-        if self._framer is not None and self._open_ws is ws and (rest := self._framer.flush()):
+        framer = self._framer
+        if framer is None or self._open_ws is not ws or self._reader_sending:
+            return
+        if rest := framer.flush():
             await self._send_chunk(ws, rest)
 
     async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> AsyncGenerator[ServerMessage]:
