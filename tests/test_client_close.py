@@ -88,3 +88,20 @@ async def test_close_awaits_every_task_of_an_open_stream(
     assert stream_tasks() == []
     with pytest.raises(DeepgramConnectionError, match="shutting down"):
         await task
+
+
+async def test_a_caller_cancelled_in_the_handshake_is_cancelled(
+    client: DeepgramClient, deepgram_server: DeepgramTestServer, handshake_started: asyncio.Event
+) -> None:
+    """Cancelling the caller mid-handshake is a cancellation, not a Deepgram error."""
+    deepgram_server.hang_handshake = True
+    client.connect_timeout = 3600
+    task = asyncio.create_task(client.transcribe(microphone_that_stalls(), PCM))
+    async with asyncio.timeout(30):
+        await handshake_started.wait()
+
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not client.streams
+    assert stream_tasks() == []

@@ -140,6 +140,31 @@ async def test_packets_whose_timing_is_not_known_pass_unchanged(
     assert bytes(deepgram_server.sessions[0].audio) == b"".join(chunks)
 
 
+async def test_a_stalled_ogg_stream_is_kept_alive_unchanged(
+    client: DeepgramClient, deepgram_server: DeepgramTestServer
+) -> None:
+    """Ogg holds nothing back, so a KeepAlive during a stall follows the pages as they came."""
+    pages = [ogg_page(0, b"OpusHead"), *(ogg_page(960 * n, b"\x01" * 60) for n in range(1, 11))]
+
+    async def stalling() -> AsyncIterator[bytes]:
+        for page in pages[:5]:
+            yield page
+        await until(
+            lambda: (
+                bool(deepgram_server.sessions)
+                and "KeepAlive" in deepgram_server.sessions[0].control
+            )
+        )
+        for page in pages[5:]:
+            yield page
+
+    await client.transcribe(stalling(), dataclasses.replace(PCM, encoding=None, sample_rate=None))
+    session = deepgram_server.sessions[0]
+    assert binary_frames(session) == [len(page) for page in pages]
+    kinds = ["audio" if kind == "binary" else str(raw) for kind, raw in session.frames]
+    assert kinds.index(next(kind for kind in kinds if "KeepAlive" in kind)) == 5
+
+
 @pytest.mark.parametrize(("sample_rate", "channels"), [(16000, 1), (44100, 2), (8000, 1)])
 def test_framer_bounds_and_order(sample_rate: int, channels: int) -> None:
     """Random chunk sizes: frames within bounds, on whole samples, and the same bytes."""

@@ -208,3 +208,21 @@ async def test_deleting_the_entry_deletes_its_issues(
     await hass.config_entries.async_remove(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_a_fix_flow_of_a_deleted_entry_ends_quietly(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """The entry deleted while its repair is open: the repair ends without changing anything."""
+    await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
+    assert await async_setup_component(hass, "repairs", {})
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    form = await manager.async_init(
+        DOMAIN, data={"issue_id": f"model_unavailable_{mock_config_entry.entry_id}"}
+    )
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    done = await manager.async_configure(form["flow_id"], {CONF_MODEL: "nova-2"})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    assert hass.config_entries.async_entries(DOMAIN) == []
