@@ -76,7 +76,12 @@ from .protocol import (
     DeepgramError,
     normalize_server,
 )
-from .protocol.models import language_name, language_tags, multilingual_languages
+from .protocol.models import (
+    language_name,
+    language_tags,
+    model_label,
+    multilingual_languages,
+)
 from .settings import StreamSettings
 from .voice import account_has_voice, voice_subentry
 from .voice_flow import DeepgramVoiceFlow
@@ -141,8 +146,8 @@ def _number(minimum: float, maximum: float, step: float, unit: str | None = None
 def entry_title(model: str, language: str) -> str:
     """Name an entry after what it does, e.g. "Deepgram Nova-3 (English)"."""
     if language == LANGUAGE_FOLLOW_PIPELINE:
-        return f"Deepgram {SPEECH_MODELS[model].label}"
-    return f"Deepgram {SPEECH_MODELS[model].label} ({language_name(language)})"
+        return f"Deepgram {model_label(model)}"
+    return f"Deepgram {model_label(model)} ({language_name(language)})"
 
 
 def _language_choices(codes: tuple[str, ...]) -> list[SelectOptionDict]:
@@ -200,6 +205,29 @@ def server_choice(server: str) -> str:
 def entry_unique_id(data: Mapping[str, Any], model: str, language: str) -> str:
     """Identify an entry by project (or self-hosted server), model and language."""
     return f"{data.get(CONF_PROJECT_ID) or data[CONF_SERVER]}_{model}_{language}"
+
+
+@callback
+def rename_for_options(hass: HomeAssistant, entry: ConfigEntry, options: Mapping[str, Any]) -> bool:
+    """Give the entry the unique id, and title, of the model and language in `options`.
+
+    The title changes only if it is still the one the integration gave. Returns
+    False, changing nothing, when another entry already has that project, model
+    and language.
+    """
+    current = StreamSettings.from_options(entry.options)
+    model, language = options[CONF_MODEL], options[CONF_LANGUAGE]
+    unique_id = entry_unique_id(entry.data, model, language)
+    if any(
+        other.unique_id == unique_id and other.entry_id != entry.entry_id
+        for other in hass.config_entries.async_entries(DOMAIN)
+    ):
+        return False
+    updates: dict[str, Any] = {"unique_id": unique_id}
+    if entry.title == entry_title(current.model, current.language):
+        updates["title"] = entry_title(model, language)
+    hass.config_entries.async_update_entry(entry, **updates)
+    return True
 
 
 async def validate_key(
@@ -382,7 +410,8 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
         if user_input is not None:
             self._model = user_input[CONF_MODEL]
             return await self.async_step_recognition()
-        current = StreamSettings.from_options(self.config_entry.options)
+        # A model no longer offered is shown as the one in use instead.
+        current = StreamSettings.from_options(self.config_entry.options).on_offered_model()
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
@@ -399,16 +428,9 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         if user_input is not None:
             options = {**entry.options, **user_input, CONF_MODEL: self._model}
-            language = options[CONF_LANGUAGE]
-            unique_id = entry_unique_id(entry.data, self._model, language)
-            if self._taken(unique_id):
-                errors["base"] = "already_configured"
-            else:
-                updates: dict[str, Any] = {"unique_id": unique_id}
-                if entry.title == entry_title(current.model, current.language):
-                    updates["title"] = entry_title(self._model, language)
-                self.hass.config_entries.async_update_entry(entry, **updates)
+            if rename_for_options(self.hass, entry, options):
                 return self.async_create_entry(data=options)
+            errors["base"] = "already_configured"
         schema = self._recognition_schema(current)
         suggested = dict(user_input or entry.options)
         if user_input is None and self._model != current.model:
@@ -424,13 +446,6 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
             description_placeholders={"model": SPEECH_MODELS[self._model].label},
-        )
-
-    def _taken(self, unique_id: str) -> bool:
-        """Whether another entry already has this project, model and language."""
-        return any(
-            other.unique_id == unique_id and other.entry_id != self.config_entry.entry_id
-            for other in self.hass.config_entries.async_entries(DOMAIN)
         )
 
     def _recognition_schema(self, current: StreamSettings) -> vol.Schema:

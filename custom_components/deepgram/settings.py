@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .const import (
@@ -61,6 +61,18 @@ class StreamSettings:
                 else type(default)(value)
             )
         return cls(**values)
+
+    def on_offered_model(self) -> StreamSettings:
+        """Return these settings, on the default model if the stored one is no longer offered.
+
+        The language is kept where the default model has it; else commands follow
+        the voice assistant's language, which every model can.
+        """
+        if self.model in SPEECH_MODELS:
+            return self
+        default = SPEECH_MODELS[DEFAULT_MODEL]
+        language = self.language if self.language in default.languages else LANGUAGE_FOLLOW_PIPELINE
+        return replace(self, model=DEFAULT_MODEL, language=language)
 
     @property
     def speech_model(self) -> SpeechModel:
