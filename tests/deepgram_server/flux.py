@@ -38,7 +38,7 @@ from typing import Any, Final, Literal
 
 from multidict import MultiMapping
 
-from .transcriber import Word, layout_words, script_words
+from .transcriber import PAUSE_SECONDS, Word, layout_words, script_words
 
 MULTILINGUAL_MODEL: Final = "flux-general-multi"
 MODELS: Final = ("flux-general-en", MULTILINGUAL_MODEL)
@@ -62,8 +62,6 @@ WORD_SECONDS: Final = 0.3
 CERTAIN_SILENCE: Final = 0.5
 MID_SENTENCE_CONFIDENCE: Final = 0.2
 """The confidence in a pause the script marks as mid-sentence: below every threshold."""
-PAUSE_SECONDS: Final = 0.2
-"""Silence inside a turn that counts as one of the script's pauses once speech resumes."""
 """Silence after which the end-of-turn confidence is 1."""
 WORD_CONFIDENCE: Final = 0.99
 

@@ -35,6 +35,9 @@ _OPAQUE_FRAME_SECONDS = 0.02
 _EPSILON = 1e-9
 # Where a script's speaker pauses.
 PAUSE_MARK = "|"
+# Silence inside an utterance that is one of its script's pauses once speech resumes
+# (espeak-ng's gaps between words are shorter).
+PAUSE_SECONDS = 0.15
 
 # A header that has not reached its data chunk by now is not one we understand.
 _MAX_WAV_HEADER = 64 * 1024
@@ -401,6 +404,7 @@ class _Utterance:
     tokens: list[str] | None  # None: describe the audio instead of a script
     # Indices into `tokens` of the words a pause precedes (the script's `|`).
     pauses: tuple[int, ...] = ()
+    pauses_made: int = 0
     finalized: int = 0
     # Its words were finalised by a long pause that the endpoint has not ended yet.
     settled: bool = False
@@ -448,10 +452,8 @@ class Transcriber:
         events: list[Event] = []
         utterance = self._utterance
         if speech:
-            if utterance is not None and utterance.settled and _spent(utterance):
-                utterance = None  # Its words are all final: speech again brings the next words.
-            if utterance is None:
-                utterance = self._utterance = self._next_utterance(start, end)
+            utterance, onset = self._speech_in(utterance, start, end)
+            if onset:
                 self._last_final_word_end = None
                 if config.vad_events:
                     events.append(SpeechStarted(start))
@@ -510,6 +512,19 @@ class Transcriber:
         segment = self._end_utterance(speech_final=True, from_finalize=False)
         return [segment] if segment.words else []
 
+    def _speech_in(
+        self, utterance: _Utterance | None, start: float, end: float
+    ) -> tuple[_Utterance, bool]:
+        """Return the utterance a speech frame belongs to, and whether it starts one."""
+        if utterance is not None and utterance.settled and _spent(utterance):
+            utterance = None  # Its words are all final: speech again brings the next words.
+        if utterance is None:
+            self._utterance = self._next_utterance(start, end)
+            return self._utterance, True
+        if start - utterance.last_speech_end + _EPSILON >= PAUSE_SECONDS:
+            utterance.pauses_made += 1
+        return utterance, False
+
     def _next_utterance(self, start: float, end: float) -> _Utterance:
         """Start an utterance with the words carried over a pause, else the next script."""
         if self._carried is not None:
@@ -522,12 +537,12 @@ class Transcriber:
         return _Utterance(start, end, tokens, pauses)
 
     def _words_to_pause(self, utterance: _Utterance) -> list[str]:
-        """The words not yet final up to the script's next pause (all, without one)."""
+        """The words not yet final up to the pause the speaker is in (all, past the last)."""
         assert utterance.tokens is not None
-        upto = next(
-            (index for index in utterance.pauses if index > utterance.finalized),
-            len(utterance.tokens),
-        )
+        pauses = utterance.pauses
+        upto = pauses[utterance.pauses_made] if utterance.pauses_made < len(pauses) else None
+        if upto is None or upto < utterance.finalized:
+            upto = len(utterance.tokens)
         return utterance.tokens[utterance.finalized : upto]
 
     def _pending_start(self, utterance: _Utterance) -> float:
