@@ -4,8 +4,8 @@ Deepgram's `speech_final` is silence only: a speaker who pauses after "turn on
 the" gets it 300 ms into the pause. Here it is a candidate end: a command that
 reads as finished ends at once; one that does not ("turn on the", "schalte das
 Licht", "set the thermostat to") waits for more speech, Deepgram's
-`UtteranceEnd`, or `MAX_PAUSE_SECONDS` of silence after its last word,
-whichever comes first. Silence is counted in audio time (the audio read so far
+`UtteranceEnd`, or more than `MAX_PAUSE_SECONDS` of silence after its last
+word, whichever comes first. Silence is counted in audio time (the audio read so far
 against the last word's end), so it is right when audio comes in bursts.
 """
 
@@ -302,11 +302,11 @@ class CommandEnd:
         """
         resumed = self._speech_resumed_at()
         if resumed is not None and self._last_word_end is not None:
-            if resumed - self._last_word_end + _TIME_TOLERANCE >= self._max_pause:
+            if resumed - self._last_word_end > self._max_pause + _TIME_TOLERANCE:
                 self.ended = True
             else:
                 self.holding = False
-        elif self.pause + _TIME_TOLERANCE >= self._max_pause:
+        elif self.pause > self._max_pause + _TIME_TOLERANCE:
             self.ended = True
 
     def _speech_resumed_at(self) -> float | None:
