@@ -207,8 +207,13 @@ def test_speech_started_after_the_last_word_resumes() -> None:
 def test_the_wall_clock_ends_only_a_waiting_command() -> None:
     """The owner's backstop ends a pause, never a command that is still being spoken."""
     stream = Stream()
-    stream.end.end_pause()
-    assert not stream.end.ended
+    assert not stream.end.end_pause(stream.end.pauses)
     stream.message(results(("open",), 0.3, 0.6, speech_final=True))
-    stream.end.end_pause()
-    assert stream.end.ended
+    first = stream.end.pauses
+    stream.audio(0.3)
+    stream.audio(0.5, LOUD)  # 'the', not yet reported
+    stream.message(results(("the",), 1.2, 1.5, speech_final=True))
+    assert stream.end.holding
+    # The first pause's bound no longer applies; the second one's does.
+    assert not stream.end.end_pause(first)
+    assert stream.end.end_pause(stream.end.pauses)

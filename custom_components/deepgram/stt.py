@@ -246,7 +246,7 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         # Assistant 2026.5+ runs no VAD then), so these timers end it if Deepgram
         # cannot; beside Home Assistant's VAD they cost nothing.
         bound: asyncio.TimerHandle | None = None
-        pause_bound: asyncio.TimerHandle | None = None
+        pause_bound: _PauseBound | None = None
         if settings.answers_at_end_of_speech:
             bound = _end_audio_after(settings.no_speech_timeout, live, "no speech")
         speech_seen = False
@@ -373,27 +373,39 @@ def _ends_command(
     return command_end.add(message, transcript)
 
 
+class _PauseBound:
+    """The wall-clock bound of one pause of an unfinished command, should the audio stall."""
+
+    __slots__ = ("_handle", "pause")
+
+    def __init__(self, command_end: CommandEnd, decided: asyncio.Event) -> None:
+        """End the command (set `decided`) if this pause outlasts its bound by the margin."""
+        self.pause = pause = command_end.pauses
+
+        def end_pause() -> None:
+            if command_end.end_pause(pause):
+                LOGGER.debug("Ending the command: the pause outlasted its bound (wall clock)")
+                decided.set()
+
+        delay = command_end.pause_left + PAUSE_WALL_CLOCK_MARGIN
+        self._handle = asyncio.get_running_loop().call_later(delay, end_pause)
+
+    def cancel(self) -> None:
+        """Forget the bound."""
+        self._handle.cancel()
+
+
 def _watch_pause(
-    command_end: CommandEnd | None, decided: asyncio.Event, timer: asyncio.TimerHandle | None
-) -> asyncio.TimerHandle | None:
-    """Bound an unfinished command's pause by the wall clock too, should the audio stall."""
+    command_end: CommandEnd | None, decided: asyncio.Event, bound: _PauseBound | None
+) -> _PauseBound | None:
+    """Keep one wall-clock bound on the pause the command is in, none outside a pause."""
     if command_end is None:
         return None
-    if not command_end.holding:
-        if timer is not None:
-            timer.cancel()
-        return None
-    if timer is not None:
-        return timer
-
-    def end_pause() -> None:
-        LOGGER.debug("Ending the command: the pause outlasted its bound (wall clock)")
-        command_end.end_pause()
-        if command_end.ended:
-            decided.set()
-
-    delay = command_end.pause_left + PAUSE_WALL_CLOCK_MARGIN
-    return asyncio.get_running_loop().call_later(delay, end_pause)
+    if bound is not None:
+        if command_end.holding and bound.pause == command_end.pauses:
+            return bound
+        bound.cancel()
+    return _PauseBound(command_end, decided) if command_end.holding else None
 
 
 async def _counted(

@@ -190,6 +190,7 @@ class CommandEnd:
         "_unfinished",
         "ended",
         "holding",
+        "pauses",
     )
 
     def __init__(
@@ -214,6 +215,8 @@ class CommandEnd:
         self.ended = False
         # Deepgram heard the end of speech, but the command reads unfinished: waiting.
         self.holding = False
+        # How many such pauses there were (which one the command is in while holding).
+        self.pauses = 0
 
     @property
     def audio_seconds(self) -> float:
@@ -267,10 +270,11 @@ class CommandEnd:
             self._decide_pause()
         return self.ended
 
-    def end_pause(self) -> None:
-        """End the command now: the owner's wall-clock bound on a pause has passed."""
-        if self.holding:
+    def end_pause(self, pause: int) -> bool:
+        """End the command if it is still in pause number `pause`: its wall-clock bound passed."""
+        if self.holding and self.pauses == pause:
             self.ended = True
+        return self.ended
 
     def _add_results(self, results: Results, transcript: TranscriptBuilder) -> None:
         self._heard_until = max(self._heard_until, results.start + results.duration)
@@ -289,6 +293,7 @@ class CommandEnd:
             self.ended = True
             return
         self.holding = True
+        self.pauses += 1
         self._decide_pause()
 
     def _decide_pause(self) -> None:
