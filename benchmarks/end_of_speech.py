@@ -139,6 +139,23 @@ async def microphone(pcm: bytes, started: float, speed: float) -> AsyncIterator[
         yield chunk
 
 
+async def confirm_http_config(hass: HomeAssistant) -> None:
+    """Confirm the http configuration, as its user would on Home Assistant 2026.11+.
+
+    Those versions try a configuration taken from YAML and restart after five
+    minutes unless it is confirmed; a benchmark runs longer than that.
+    """
+    try:
+        from homeassistant.components.http.config import (  # noqa: PLC0415 - 2026.11+
+            async_get_and_load_store,
+        )
+    except ImportError:
+        return
+    store = await async_get_and_load_store(hass)
+    if store.pending is not None:
+        await store.async_promote_pending()
+
+
 async def set_up_pipelines(hass: HomeAssistant, server: str) -> dict[tuple[str, str], str]:
     """Add one entry per strategy, and a pipeline per strategy and language."""
     for component in ("homeassistant", "assist_pipeline"):
@@ -234,6 +251,7 @@ async def bench(commands: tuple[PausedCommand, ...]) -> dict[str, Outcome]:
     outcomes = {strategy.name: Outcome() for strategy in STRATEGIES}
     try:
         async with running_home_assistant() as hass:
+            await confirm_http_config(hass)
             pipelines = await set_up_pipelines(hass, server.url)
             for command in commands:
                 await asyncio.to_thread(spoken_with_pauses, command, None)  # off the loop
