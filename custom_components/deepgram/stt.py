@@ -431,15 +431,12 @@ async def _until(
 ) -> AsyncGenerator[ServerMessage]:
     """Yield Deepgram's messages until they end or `decided` is set, even between messages."""
     decision = asyncio.ensure_future(decided.wait())
+    following: asyncio.Future[ServerMessage] | None = None
     try:
         while not decided.is_set():
             following = asyncio.ensure_future(anext(messages))
             await asyncio.wait({following, decision}, return_when=asyncio.FIRST_COMPLETED)
             if not following.done():
-                # Cancelling the read lets the stream clean up (CloseStream in the background).
-                following.cancel()
-                with suppress(asyncio.CancelledError, StopAsyncIteration):
-                    await following
                 return
             try:
                 message = following.result()
@@ -448,4 +445,9 @@ async def _until(
             yield message
     finally:
         decision.cancel()
+        if following is not None and not following.done():
+            # Cancelling the read lets the stream clean up (CloseStream in the background).
+            following.cancel()
+            with suppress(asyncio.CancelledError, StopAsyncIteration):
+                await following
         await messages.aclose()
