@@ -217,3 +217,24 @@ def test_the_wall_clock_ends_only_a_waiting_command() -> None:
     # The first pause's bound no longer applies; the second one's does.
     assert not stream.end.end_pause(first)
     assert stream.end.end_pause(stream.end.pauses)
+
+
+def test_a_late_speech_final_after_a_long_silence_ends_at_once() -> None:
+    """Deepgram's end of speech that comes after the bound has passed ends an unfinished command."""
+    stream = Stream()
+    assert stream.end.pause == 0.0  # no word yet
+    stream.audio(1.2, LOUD)
+    stream.audio(1.0)
+    assert stream.message(
+        results(("turn", "on", "the"), 0.3, 1.2, speech_final=True, heard_until=1.5)
+    )
+    # Once ended, it stays ended whatever follows.
+    assert stream.message(results(("kitchen",), 2.3, 2.6, is_final=False))
+    assert stream.end.add_audio(LOUD)
+
+
+def test_utterance_end_after_the_finals_ends_the_command() -> None:
+    """Without speech_final (long endpointing), UtteranceEnd after the finals ends the command."""
+    stream = Stream()
+    assert not stream.message(results(("turn", "on", "the", "light"), 0.3, 1.6))
+    assert stream.message(UtteranceEnd(1.6, (0, 1)))

@@ -32,8 +32,8 @@ _SPEECH_OVER_PAUSE = 6.0
 _SPEECH_MIN_RMS = 200.0
 # A word's sound fades past the end Deepgram gives it.
 _WORD_TAIL_SECONDS = 0.1
-# Chunk levels kept since the last word: the newest, minutes of 20 ms chunks.
-_MAX_LEVELS = 10_000
+# Chunk levels kept since the last word: the newest, 20 s of 20 ms chunks.
+_MAX_LEVELS = 1_000
 _EDGE_PUNCTUATION = '.,!?;:…¡¿"“”«»()'
 
 
@@ -262,8 +262,7 @@ class CommandEnd:
         if self.ended or self._bytes_per_second is None:
             return self.ended
         self._audio_bytes += len(chunk)
-        if self._last_word_end is None:
-            return False
+        # Kept before any word too: Deepgram's first report may come after the speech resumed.
         end = self.audio_seconds
         self._levels.append((end - len(chunk) / self._bytes_per_second, end, _rms(chunk)))
         if self.holding:
