@@ -16,8 +16,7 @@ from custom_components.deepgram.protocol import (
 )
 
 from .conftest import API_KEY, PROJECT_ID
-from .deepgram_server import DeepgramTestServer, LocalCertificate, Network
-from .deepgram_server import server as server_module
+from .deepgram_server import DeepgramTestServer, LocalCertificate, Network, server as server_module
 from .deepgram_server.voices import tts_models
 
 # Every answer in pieces of a few bytes: a small JSON body is cut too.

@@ -20,7 +20,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-import datetime
+import datetime as dt
 import ipaddress
 from pathlib import Path
 import ssl
@@ -241,8 +241,8 @@ class LocalCertificate:
 
     def __init__(self, hosts: Iterable[str] = ("127.0.0.1", "localhost")) -> None:
         """Make the keys and certificates (elliptic curve: a few milliseconds)."""
-        now = datetime.datetime.now(datetime.UTC)
-        validity = (now - datetime.timedelta(hours=1), now + datetime.timedelta(days=2))
+        now = dt.datetime.now(dt.UTC)
+        validity = (now - dt.timedelta(hours=1), now + dt.timedelta(days=2))
         ca_key = ec.generate_private_key(ec.SECP256R1())
         ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Local Deepgram test CA")])
         ca_certificate = (
@@ -332,7 +332,7 @@ def _builder(
     subject: x509.Name,
     issuer: x509.Name,
     public_key: ec.EllipticCurvePublicKey,
-    validity: tuple[datetime.datetime, datetime.datetime],
+    validity: tuple[dt.datetime, dt.datetime],
 ) -> x509.CertificateBuilder:
     return (
         x509.CertificateBuilder()

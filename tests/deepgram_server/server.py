@@ -252,12 +252,12 @@ class DeepgramTestServer:
         self._changed = asyncio.Event()
 
     async def wait_until[T](
-        self, condition: Callable[[], T | None], timeout: float = EVENT_TIMEOUT
+        self, condition: Callable[[], T | None], within: float = EVENT_TIMEOUT
     ) -> T:
         """Wait until `condition()` is true, re-checked whenever a stream opens, gets or
-        sends a message, or ends; return its value. Raise TimeoutError after `timeout`.
+        sends a message, or ends; return its value. Raise TimeoutError after `within` s.
         """
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 changed = self._changed
                 if value := condition():
@@ -265,7 +265,7 @@ class DeepgramTestServer:
                 await changed.wait()
 
     async def stream_started(
-        self, number: int = 1, timeout: float = EVENT_TIMEOUT
+        self, number: int = 1, within: float = EVENT_TIMEOUT
     ) -> RecordedSession:
         """Wait until the `number`th accepted stream has had its first frame from the client."""
 
@@ -275,9 +275,9 @@ class DeepgramTestServer:
             record = self.sessions[number - 1]
             return record if record.frames or record.closed.is_set() else None
 
-        return await self.wait_until(started, timeout)
+        return await self.wait_until(started, within)
 
-    async def stream_ended(self, number: int = 1, timeout: float = EVENT_TIMEOUT) -> RecordedSession:
+    async def stream_ended(self, number: int = 1, within: float = EVENT_TIMEOUT) -> RecordedSession:
         """Wait until the `number`th accepted stream has closed; return its record."""
 
         def ended() -> RecordedSession | None:
@@ -286,7 +286,7 @@ class DeepgramTestServer:
             record = self.sessions[number - 1]
             return record if record.closed.is_set() else None
 
-        return await self.wait_until(ended, timeout)
+        return await self.wait_until(ended, within)
 
     async def __aenter__(self) -> Self:
         """Start the server for an `async with` block."""
