@@ -467,8 +467,11 @@ async def test_local_flux_messages_have_the_captured_shapes(
     for kind in ("Connected", "StartOfTurn", "EndOfTurn", "ConfigureSuccess"):
         local, real = by_kind(messages, kind), by_kind(captured, kind)
         assert local, kind
-        assert [list(message) for message in local] == [list(real[0])] * len(local), kind
+        # `trigger` came to EndOfTurn with ForceEndTurn, after this capture (2026-08).
+        keys = [[key for key in message if key != "trigger"] for message in local]
+        assert keys == [list(real[0])] * len(local), kind
     worded = [m for m in messages if m["type"] == "TurnInfo" and m["words"]]
     real_worded = next(m for m in captured if m["type"] == "TurnInfo" and m["words"])
     for message in worded:
-        assert shape(message) == shape(real_worded)
+        fields = {key: value for key, value in message.items() if key != "trigger"}
+        assert shape(fields) == shape(real_worded)
