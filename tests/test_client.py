@@ -24,6 +24,7 @@ from custom_components.deepgram.protocol import (
     LiveOptions,
     Metadata,
     Results,
+    client as client_module,
 )
 
 from .conftest import API_KEY, PROJECT_ID
@@ -389,10 +390,14 @@ async def test_validate_reports_server_errors(
 
 
 async def test_oversized_frame_ends_the_stream_with_a_bounded_error(
-    client: DeepgramClient, deepgram_server: DeepgramTestServer
+    session: aiohttp.ClientSession, deepgram_server: DeepgramTestServer
 ) -> None:
-    """A frame far beyond any Deepgram message is refused, not buffered."""
-    deepgram_server.inject_frames.append("x" * (2 * 1024 * 1024))
+    """A frame far beyond any Deepgram message is refused, not passed on."""
+    deepgram_server.inject_frames.append("x" * (client_module.MAX_MESSAGE_BYTES + 1))
+    # A megabyte takes its time over the network: the stream's end waits for it.
+    client = DeepgramClient(
+        API_KEY, session=session, server=deepgram_server.url, finish_timeout=30.0
+    )
     with pytest.raises(DeepgramConnectionClosedError) as caught:
         await client.transcribe(feed(speech_chunks()), PCM)
     assert caught.value.code == 1009

@@ -17,7 +17,6 @@ goes at once, so first-byte times do not change.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 import datetime as dt
@@ -35,6 +34,8 @@ from cryptography.x509.oid import NameOID
 # Ethernet's MSS less TCP options, which TLS records of this size also fit.
 SEGMENT_BYTES: Final = 1400
 SEGMENT_GAP: Final = 0.001
+# How long a closed websocket connection waits for the client to close before closing itself.
+LINGER: Final = 2.0
 # Above this many bytes waiting, aiohttp is told to stop writing (as a socket's buffer would).
 _HIGH_WATER: Final = 256 * 1024
 _LOW_WATER: Final = 64 * 1024
@@ -66,32 +67,38 @@ WHOLE_WRITES: Final = Network(segment_bytes=0, gap=0.0)
 
 
 class PiecesTransport(asyncio.Transport):
-    """The transport aiohttp writes to: each write is queued and sent in pieces."""
+    """The transport aiohttp writes to: bytes leave in segments, `gap` apart.
+
+    Writes are queued as one stream of bytes, so a burst of small writes is sent
+    in full segments and a message may be cut anywhere, as TCP does. A write
+    after a quiet moment leaves at once.
+    """
 
     def __init__(self, outer: PiecesProtocol, transport: asyncio.Transport) -> None:
         """Send through `transport` for `outer`, which owns the flow control."""
         super().__init__()
         self._outer = outer
         self._transport = transport
-        self._pieces: deque[bytes] = deque()
-        self._queued = 0
+        self._queue = bytearray()
         self._sender: asyncio.Task[None] | None = None
         self._closing = False
+        self._websocket = False
+        self._linger: asyncio.TimerHandle | None = None
 
     @property
     def queued(self) -> int:
         """How many bytes wait to be written."""
-        return self._queued
+        return len(self._queue)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Queue the bytes in pieces; the first goes at once when nothing waits."""
+        """Queue the bytes; send a first segment now when the line is quiet."""
         if self._closing or not data:
             return
-        data = bytes(data)
-        size = self._outer.network.segment_bytes
-        self._pieces.extend(data[start : start + size] for start in range(0, len(data), size))
-        self._queued += len(data)
+        if not self._websocket and not self._queue and self._sender is None:
+            self._websocket = bytes(data[:12]) == b"HTTP/1.1 101"
+        self._queue += data
         if self._sender is None:
+            self._send_segment()
             self._sender = asyncio.get_running_loop().create_task(self._send())
         self._outer.queue_changed()
 
@@ -99,37 +106,70 @@ class PiecesTransport(asyncio.Transport):
         """Queue the bytes of every buffer, as one write."""
         self.write(b"".join(list_of_data))
 
+    def _send_segment(self) -> None:
+        size = self._outer.network.segment_bytes
+        segment = bytes(self._queue[:size])
+        del self._queue[:size]
+        self._transport.write(segment)
+
     async def _send(self) -> None:
-        """Write the queued pieces, `gap` apart; close the transport after the last if asked."""
+        """Write the rest of the queue a segment per `gap`; then close if asked."""
         gap = self._outer.network.gap
         try:
-            while self._pieces and not self._transport.is_closing():
-                piece = self._pieces.popleft()
-                self._queued -= len(piece)
-                self._transport.write(piece)
+            await asyncio.sleep(gap)
+            while self._queue and not self._transport.is_closing():
+                self._send_segment()
                 self._outer.queue_changed()
-                if self._pieces:
-                    await asyncio.sleep(gap)
+                await asyncio.sleep(gap)
         finally:
             self._sender = None
         if self._closing:
+            self._after_last_segment()
+
+    def _after_last_segment(self) -> None:
+        """Close; a websocket waits for the client's close first, as websocket servers do."""
+        if not self._websocket or self._transport.is_closing():
+            self._transport.close()
+            return
+        # The client answers a close frame and then closes; only then does TCP (or TLS) close.
+        loop = asyncio.get_running_loop()
+        self._linger = loop.call_later(LINGER, self._transport.close)
+
+    def peer_closed(self) -> None:
+        """The client closed its side: stop lingering."""
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
             self._transport.close()
 
+    def connection_lost(self) -> None:
+        """The connection is gone: nothing more is sent."""
+        self._queue.clear()
+        if self._sender is not None:
+            self._sender.cancel()
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+
     def close(self) -> None:
-        """Close once every queued piece is written."""
+        """Close once every queued byte is written."""
         if self._closing:
             return
         self._closing = True
         if self._sender is None:
-            self._transport.close()
+            self._after_last_segment()
 
     def abort(self) -> None:
-        """Drop the connection and whatever is queued, as a broken path does."""
+        """Drop the connection without a close; what was written before is on the wire."""
         self._closing = True
-        self._pieces.clear()
-        self._queued = 0
         if self._sender is not None:
             self._sender.cancel()
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+        if self._queue and not self._transport.is_closing():
+            self._transport.write(bytes(self._queue))
+        self._queue.clear()
         self._transport.abort()
 
     def is_closing(self) -> bool:
@@ -196,10 +236,14 @@ class PiecesProtocol(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         """Pass the client's end of writing on."""
+        if self._transport is not None:
+            self._transport.peer_closed()
         return self.inner.eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Pass the end of the connection on."""
+        if self._transport is not None:
+            self._transport.connection_lost()
         self.inner.connection_lost(exc)
 
     def pause_writing(self) -> None:

@@ -69,7 +69,7 @@ DEFAULT_PROJECT_ID: Final = "0b1c9f6e-7d43-4a52-9e8f-5c2d1a7b3e64"
 _REQUEST_ID_KEY: Final = "deepgram_request_id"
 _PRERECORDED_SECONDS_PER_AUDIO_SECOND: Final = 0.01
 # How long stopping waits for connections to finish their last pieces before dropping them.
-_CONNECTIONS_CLOSE_TIMEOUT: Final = 2.0
+_CONNECTIONS_CLOSE_TIMEOUT: Final = 1.0
 # How long a test waits for the server to see what it expects.
 EVENT_TIMEOUT: Final = 10.0
 
