@@ -299,7 +299,7 @@ async def test_handshake_that_never_completes_times_out(
     started = time.monotonic()
     with pytest.raises(DeepgramConnectionError, match="Timed out"):
         await client.transcribe(feed(speech_chunks()), PCM)
-    assert time.monotonic() - started < client.connect_timeout + 1
+    assert time.monotonic() - started < client.connect_timeout + 3
 
 
 async def test_server_silent_after_close_stream_is_bounded(
@@ -310,7 +310,7 @@ async def test_server_silent_after_close_stream_is_bounded(
     started = time.monotonic()
     with pytest.raises(DeepgramConnectionError, match="no close"):
         await client.transcribe(feed(speech_chunks()), PCM)
-    assert time.monotonic() - started < client.finish_timeout + 1.5
+    assert time.monotonic() - started < client.finish_timeout + 3
 
 
 async def test_abnormal_close_keeps_earlier_results(
