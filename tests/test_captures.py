@@ -475,3 +475,53 @@ async def test_local_flux_messages_have_the_captured_shapes(
     for message in worded:
         fields = {key: value for key, value in message.items() if key != "trigger"}
         assert shape(fields) == shape(real_worded)
+
+
+async def test_local_refusal_body_has_the_documented_shape(
+    server: DeepgramTestServer, http: aiohttp.ClientSession
+) -> None:
+    """A refused key gets Deepgram's `{err_code, err_msg, request_id}`, as documented."""
+    # The first 401 on the page: "Incorrect API key".
+    documented = next(body for status, body in documented_error_bodies() if status == 401)
+    async with http.get(server.url + "/v1/projects", headers=server_testing.auth("wrong")) as got:
+        assert got.status == 401
+        body = await got.json()
+    assert shape(body) == shape(documented)
+    assert (body["err_code"], body["err_msg"]) == (documented["err_code"], documented["err_msg"])
+
+
+async def speak_messages(server: DeepgramTestServer, http: aiohttp.ClientSession) -> list[Any]:
+    """Open `/v1/speak`, Clear, Close; return the messages the server sent."""
+    server.speak.first_byte_delay = 0.0
+    ws = await http.ws_connect(
+        server.speak.websocket_url,
+        params={"model": "aura-asteria-en"},
+        headers=server_testing.auth(KEY),
+    )
+    await ws.send_str('{"type": "Clear"}')
+    await ws.send_str('{"type": "Close"}')
+    return await read_all(ws)
+
+
+async def test_local_speak_cleared_has_the_captured_shape(
+    server: DeepgramTestServer, http: aiohttp.ClientSession
+) -> None:
+    """`Cleared` is `{type, sequence_id}`, counting from 0."""
+    captured = [
+        json.loads(raw) for raw in json_lines("speak/v1-ws-metadata-and-cleared-2026-08-19.jsonl")
+    ]
+    cleared = [m for m in await speak_messages(server, http) if m["type"] == "Cleared"]
+    assert cleared == [captured[1]]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the local /v1/speak Metadata lacks Deepgram's additional_model_uuids (speak_stream.py)",
+)
+async def test_local_speak_metadata_has_the_captured_shape(
+    server: DeepgramTestServer, http: aiohttp.ClientSession
+) -> None:
+    """`/v1/speak`'s Metadata names the model as the capture does, `additional_model_uuids` too."""
+    captured = json.loads(json_lines("speak/v1-ws-metadata-and-cleared-2026-08-19.jsonl")[0])
+    metadata = (await speak_messages(server, http))[0]
+    assert shape(metadata) == shape(captured)
