@@ -347,6 +347,7 @@ async def local_v1_session(
 
 
 async def _send(ws: aiohttp.ClientWebSocketResponse, audio: bytes) -> None:
+    """Send audio in 20 ms chunks, as a microphone does."""
     async for chunk in stream_chunks(chunked(audio, 640)):
         await ws.send_bytes(chunk)
 
@@ -371,6 +372,7 @@ async def test_local_v1_messages_have_the_captured_shapes(
     )
 
     def local(kind: str, **fields: Any) -> list[dict[str, Any]]:
+        """Return the local messages of a type with these field values."""
         return [
             message
             for message in messages
@@ -462,6 +464,7 @@ async def test_local_flux_messages_have_the_captured_shapes(
     messages = await read_all(ws)
 
     def by_kind(items: list[dict[str, Any]], event: str) -> list[dict[str, Any]]:
+        """Return the messages of a type, or the TurnInfo of an event."""
         return [m for m in items if m.get("event", m["type"]) == event]
 
     for kind in ("Connected", "StartOfTurn", "EndOfTurn", "ConfigureSuccess"):

@@ -98,6 +98,7 @@ async def test_key_check_answer_over_the_limit_is_an_error(
     project = {"project_id": PROJECT_ID, "name": "x" * 300_000}
 
     async def projects(_: object) -> web.StreamResponse:
+        """Answer the key check with an oversized project list."""
         return web.json_response({"projects": [project]})
 
     monkeypatch.setattr(deepgram_server, "_projects", projects)

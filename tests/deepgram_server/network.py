@@ -107,6 +107,7 @@ class PiecesTransport(asyncio.Transport):
         self.write(b"".join(list_of_data))
 
     def _send_segment(self) -> None:
+        """Write the next segment of the queue to the socket."""
         size = self._outer.network.segment_bytes
         segment = bytes(self._queue[:size])
         del self._queue[:size]
@@ -269,6 +270,7 @@ class PiecesProtocol(asyncio.Protocol):
         self._flow_changed(was_paused=was_paused)
 
     def _flow_changed(self, *, was_paused: bool) -> None:
+        """Tell aiohttp to stop or go on writing when the combined state changed."""
         paused = self._socket_paused or self._queue_paused
         if paused and not was_paused:
             self.inner.pause_writing()
@@ -378,6 +380,7 @@ def _builder(
     public_key: ec.EllipticCurvePublicKey,
     validity: tuple[dt.datetime, dt.datetime],
 ) -> x509.CertificateBuilder:
+    """Start a certificate: names, key, serial number and validity."""
     return (
         x509.CertificateBuilder()
         .subject_name(subject)

@@ -82,6 +82,7 @@ class _ObservedList[T](list[T]):
     """A list that tells its owner each time something is appended."""
 
     def __init__(self, changed: Callable[[], None]) -> None:
+        """Start empty; call `changed` after each append."""
         super().__init__()
         self._changed = changed
 
@@ -270,6 +271,7 @@ class DeepgramTestServer:
         """Wait until the `number`th accepted stream has had its first frame from the client."""
 
         def started() -> RecordedSession | None:
+            """The stream, once it has had a frame (or ended)."""
             if len(self.sessions) < number:
                 return None
             record = self.sessions[number - 1]
@@ -281,6 +283,7 @@ class DeepgramTestServer:
         """Wait until the `number`th accepted stream has closed; return its record."""
 
         def ended() -> RecordedSession | None:
+            """The stream, once it has closed."""
             if len(self.sessions) < number:
                 return None
             record = self.sessions[number - 1]
