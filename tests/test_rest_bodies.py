@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from http import HTTPStatus
 
 import aiohttp
 from aiohttp import web
@@ -66,15 +67,32 @@ async def test_key_check_reads_a_body_in_pieces(
 
 
 async def test_refusal_body_in_pieces_keeps_deepgrams_reason(
-    tiny_pieces_server: DeepgramTestServer, session: aiohttp.ClientSession
+    tiny_pieces_server: DeepgramTestServer,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A refusal's body in pieces still gives Deepgram's reason and request id."""
+    """A refusal whose reason is only in its body (the newer shape) keeps it when cut up."""
+    body = {
+        "category": "UNAUTHORIZED",
+        "message": "Authentication failed.",
+        "details": "The API key is not valid.",
+        "request_id": "019f4c80-a061-72f2-9780-89f9950b1adb",
+    }
+
+    async def projects(_: object) -> web.StreamResponse:
+        """Refuse as Deepgram's Manage API does: reason and id in the body only."""
+        return web.json_response(body, status=HTTPStatus.UNAUTHORIZED)
+
+    monkeypatch.setattr(tiny_pieces_server, "_projects", projects)
+    # Routes are bound at start; serve a fresh server with the patched handler.
+    await tiny_pieces_server.stop()
+    await tiny_pieces_server.start()
     client = DeepgramClient("not-the-key", session=session, server=tiny_pieces_server.url)
     with pytest.raises(DeepgramAuthenticationError) as caught:
         await client.validate()
-    assert caught.value.status == 401
-    assert caught.value.detail == "Invalid credentials."
-    assert caught.value.request_id
+    assert caught.value.status == HTTPStatus.UNAUTHORIZED
+    assert caught.value.detail == "Authentication failed."
+    assert caught.value.request_id == body["request_id"]
 
 
 async def test_voice_list_over_the_limit_is_an_error(
