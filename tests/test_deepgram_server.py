@@ -19,6 +19,7 @@ from . import server_testing
 from .deepgram_server import (
     NET0001_REASON,
     DeepgramTestServer,
+    LocalCertificate,
     Transcriber,
     TranscriberConfig,
 )
@@ -40,9 +41,13 @@ auto_enable_custom_integrations = server_testing.without_home_assistant
 
 
 @pytest.fixture
-async def server(socket_enabled: None) -> AsyncIterator[DeepgramTestServer]:
-    """A server that knows one key."""
-    dg = DeepgramTestServer(api_keys={KEY}, project_id="project-1", idle_timeout=5.0)
+async def server(
+    socket_enabled: None, local_certificate: LocalCertificate
+) -> AsyncIterator[DeepgramTestServer]:
+    """A server over TLS that knows one key."""
+    dg = DeepgramTestServer(
+        api_keys={KEY}, project_id="project-1", idle_timeout=5.0, tls=local_certificate
+    )
     await dg.start()
     yield dg
     await dg.stop()
