@@ -113,7 +113,7 @@ class SpeakService:
     @property
     def websocket_url(self) -> str:
         """The websocket URL of `/v1/speak`."""
-        return self._host.url.replace("http://", "ws://", 1) + SPEAK_PATH
+        return self._host.websocket_url + SPEAK_PATH
 
     @property
     def rest_url(self) -> str:

@@ -17,6 +17,7 @@ from .errors import (
     DeepgramConnectionClosedError,
     DeepgramConnectionError,
     DeepgramError,
+    DeepgramResponseTooLargeError,
     DeepgramServerError,
     error_for_status,
 )
@@ -31,6 +32,7 @@ from .messages import (
     parse_message,
 )
 from .options import LiveOptions
+from .rest import read_body
 from .wav import WavHeaderStripper
 from .websocket import connect_websocket
 
@@ -667,7 +669,12 @@ async def read_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
     """
     parsed: Any = None
     with suppress(ValueError, aiohttp.ClientError):
-        parsed = json.loads(await response.content.read(MAX_RESPONSE_BYTES))
+        try:
+            parsed = json.loads(await read_body(response, MAX_RESPONSE_BYTES))
+        except DeepgramResponseTooLargeError:
+            if response.ok:
+                raise
+            # A refusal stays a refusal; its body is not read in part.
     body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
     body.setdefault("request_id", response.headers.get("dg-request-id"))
     body.setdefault("dg_error", response.headers.get("dg-error"))

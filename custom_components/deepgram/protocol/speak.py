@@ -21,6 +21,7 @@ from .errors import (
     DeepgramConnectionError,
     DeepgramError,
 )
+from .rest import read_body
 from .sentences import (
     CHARACTERS_PER_MINUTE,
     MAX_TEXT_CHARS,
@@ -195,7 +196,7 @@ class DeepgramSpeaker:
                 async with self._session.get(url, headers=self._headers) as response:
                     if response.status != 200:  # noqa: PLR2004
                         raise await _rest_error(response)
-                    raw = await response.content.read(4 * MAX_RESPONSE_BYTES)
+                    raw = await read_body(response, 4 * MAX_RESPONSE_BYTES)
         except TimeoutError as err:
             msg = f"Timed out listing Deepgram's voices after {self.connect_timeout:g} s"
             raise DeepgramConnectionError(msg) from err
