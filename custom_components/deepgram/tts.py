@@ -28,6 +28,7 @@ from homeassistant.config_entries import (
     ConfigSubentry,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -51,6 +52,7 @@ from .protocol import (
     Voice,
 )
 from .protocol.speak import DEFAULT_SAMPLE_RATE, STREAM_SAMPLE_RATES
+from .protocol.speech_stream import SpeakingStoppedError
 from .protocol.voices import (
     DEFAULT_VOICE,
     MAX_SPEED,
@@ -302,7 +304,11 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
     async def _audio(
         self, answer: _Answer, message_gen: AsyncIterable[str], speed: float | None
     ) -> AsyncGenerator[bytes]:
-        """Yield the answer's audio; on failure log one line and end the audio."""
+        """Yield the answer's audio; a failure is recorded, then raised as HomeAssistantError.
+
+        Raising is what makes Home Assistant drop the answer from its cache and
+        report it; nothing is yielded before Deepgram has accepted the request.
+        """
         route = answer.route
         speaker = self._entry.runtime_data.speaker
         text = answer.text(message_gen)
@@ -315,31 +321,45 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
         outcome = "cancelled"
         stream: SpeechStream | None = None
         try:
-            if route.sample_rate is not None:
-                yield streaming_wav_header(route.sample_rate)
-                stream = speaker.open_stream(options)
-                audio = stream.audio(text)
-            else:
-                audio = speaker.synthesize_sentences(text, options, request_ids=answer.request_ids)
             try:
-                async for chunk in audio:
-                    answer.heard()
-                    yield chunk
+                if route.sample_rate is not None:
+                    stream = speaker.open_stream(options)
+                    # The header promises audio: only once Deepgram has taken the request.
+                    await stream.open()
+                    yield streaming_wav_header(route.sample_rate)
+                    audio = stream.audio(text)
+                else:
+                    audio = speaker.synthesize_sentences(
+                        text, options, request_ids=answer.request_ids
+                    )
+                try:
+                    async for chunk in audio:
+                        answer.heard()
+                        yield chunk
+                finally:
+                    await audio.aclose()
             finally:
-                await audio.aclose()
-                if stream is not None and stream.request_id:
-                    answer.request_ids.append(stream.request_id)
+                if stream is not None:
+                    await stream.close()
+                    if stream.request_id:
+                        answer.request_ids.append(stream.request_id)
+        except SpeakingStoppedError as err:
+            outcome = "stopped: the entry was unloaded"
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="speaking_stopped"
+            ) from err
         except DeepgramError as err:
             outcome = f"{type(err).__name__}: {err}"
             if err.request_id and err.request_id not in answer.request_ids:
                 answer.request_ids.append(err.request_id)
             self._failed(err)
+            raise speaking_error(err) from err
+        except Exception as err:
+            outcome = f"{type(err).__name__}: {err}"
+            raise
         else:
-            if stream is not None and stream.aborted:
-                outcome = "stopped: the entry was unloaded"
-            else:
-                outcome = "success"
-                self._entry.runtime_data.health.stream_succeeded()
+            outcome = "success"
+            self._entry.runtime_data.health.stream_succeeded()
         finally:
             record = answer.record(outcome)
             self._entry.runtime_data.answers.append(record)
@@ -353,3 +373,19 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
             self._entry.async_start_reauth(self.hass)
         else:
             LOGGER.error("Deepgram could not speak the answer: %s", err)
+
+
+def speaking_error(err: DeepgramError) -> HomeAssistantError:
+    """Return the error Home Assistant reports: Deepgram's reason and its request id."""
+    reason = Exception.__str__(err)
+    if err.request_id is None:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="speaking_failed_without_request_id",
+            translation_placeholders={"reason": reason},
+        )
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="speaking_failed",
+        translation_placeholders={"reason": reason, "request_id": err.request_id},
+    )

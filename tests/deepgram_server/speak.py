@@ -88,12 +88,20 @@ class SpeakService:
         """Accepted websocket streams."""
         self.rejected: list[SpeakRecord] = []
         """Refused websocket upgrades."""
+        self.held: list[SpeakRecord] = []
+        """Websocket upgrades left unanswered (`hold_upgrades`)."""
         self.posts: list[SpeakRecord] = []
         """Every REST request, spoken or refused."""
         # Fault switches and timing.
         self.refuse_status: int | None = None
+        self.refusals_left: int | None = None
+        """How many more requests `refuse_status` refuses (then Deepgram recovers); None: all."""
         self.first_byte_delay = 0.05
         self.silent = False
+        self.hold_upgrades = False
+        """Leave websocket upgrades unanswered: a handshake that never ends (until `stop`)."""
+        self.arrived = asyncio.Event()
+        """Set when a request or an upgrade arrives; clear it to wait for the next one."""
         self.close_mid_answer: tuple[float, int, str] | None = None
         """(seconds of audio sent, close code, reason): close a stream inside an answer."""
         self.frame_ms = 100
@@ -102,6 +110,8 @@ class SpeakService:
         self.flush_limit = 20
         self.flush_window = 60.0
         self.characters_per_minute = 2400
+        self.character_window = 60.0
+        """Seconds over which `characters_per_minute` is counted (Deepgram: a minute)."""
         self.max_message_bytes = 64 * 1024
         self.idle_timeout = 60.0
         self.max_duration = 3600.0
@@ -138,6 +148,7 @@ class SpeakService:
         await self.synthesizer.close()
 
     def _record(self, request: web.Request) -> SpeakRecord:
+        self.arrived.set()
         return SpeakRecord(
             method=request.method,
             query=list(request.query.items()),
@@ -157,7 +168,9 @@ class SpeakService:
 
     def _check(self, request: web.Request, *, websocket: bool) -> tuple[SpeakParams, str | None]:
         """Apply the forced refusal, the query, the key, then the combinations."""
-        if self.refuse_status is not None:
+        if self.refuse_status is not None and self.refusals_left != 0:
+            if self.refusals_left is not None:
+                self.refusals_left -= 1
             raise SpeakError(self.refuse_status)
         query = parse_speak_query(request.query, websocket=websocket)
         protocol = self._authorize(request)
@@ -215,6 +228,9 @@ class SpeakService:
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         """`GET /v1/speak`: upgrade to a speaking stream, or refuse like Deepgram."""
         record = self._record(request)
+        if self.hold_upgrades:
+            self.held.append(record)
+            return await hang(request, self._stopping)
         try:
             params, protocol = self._check(request, websocket=True)
         except SpeakError as err:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 import json
 import logging
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import aiohttp
 from yarl import URL
@@ -27,11 +28,13 @@ from .sentences import (
     cut_to_limit,
     split_sentences,
 )
-from .speech_stream import SpeechStream
+from .speech_stream import STOPPED_MESSAGE, SpeakingStoppedError, SpeechStream
 from .voices import Voice, parse_models
 from .websocket import connect_websocket
 
 LOGGER = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 SPEAK_PATH: Final = "/v1/speak"
 MODELS_PATH: Final = "/v1/models"
@@ -96,8 +99,11 @@ class DeepgramSpeaker:
         self.connect_timeout = connect_timeout
         self.silence_timeout = silence_timeout
         self.characters_per_minute = characters_per_minute
-        # Answers in progress, so `close()` can end them.
+        # Answers in progress, so `close()` can end them: open websockets, and the
+        # steps under way (a handshake, a REST request or read, a wait for text).
         self.streams: set[SpeechStream] = set()
+        self._steps: set[asyncio.Future[Any]] = set()
+        self.closed = False
 
     def __repr__(self) -> str:
         """Describe the speaker without its key."""
@@ -106,6 +112,26 @@ class DeepgramSpeaker:
     @property
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Token {self._api_key}"}
+
+    async def stoppable(self, start: Callable[[], Awaitable[_T]]) -> _T:
+        """Run one step of an answer as a task that `close()` cancels and awaits.
+
+        Raise SpeakingStoppedError if the speaker is (or gets) closed; a caller
+        that is itself cancelled gets its CancelledError as usual.
+        """
+        if self.closed:
+            raise SpeakingStoppedError(STOPPED_MESSAGE)
+        step = asyncio.ensure_future(start())
+        self._steps.add(step)
+        try:
+            return await step
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self.closed and (current is None or not current.cancelling()):
+                raise SpeakingStoppedError(STOPPED_MESSAGE) from None
+            raise
+        finally:
+            self._steps.discard(step)
 
     def open_stream(self, options: SpeakOptions) -> SpeechStream:
         """Return an answer whose `audio(text)` speaks text as it is written."""
@@ -134,22 +160,27 @@ class DeepgramSpeaker:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.connect_timeout) as bound:
-                async with self._session.post(
-                    url, params=options.query(), headers=self._headers, json={"text": text}
-                ) as response:
+                response = await self.stoppable(
+                    lambda: self._session.post(
+                        url, params=options.query(), headers=self._headers, json={"text": text}
+                    )
+                )
+                try:
                     request_id = response.headers.get("dg-request-id")
                     if request_id and request_ids is not None:
                         request_ids.append(request_id)
-                    if response.status != 200:  # noqa: PLR2004
+                    if response.status != HTTPStatus.OK:
                         raise await _rest_error(response)
                     while True:
                         # Each read is bounded by the silence timeout, not the whole answer.
                         bound.reschedule(loop.time() + self.silence_timeout)
-                        chunk = await response.content.readany()
+                        chunk = await self.stoppable(response.content.readany)
                         if not chunk:
                             break
                         bound.reschedule(None)
                         yield chunk
+                finally:
+                    response.release()
         except TimeoutError as err:
             msg = f"Deepgram sent no audio within {self.silence_timeout:g} s"
             raise DeepgramConnectionError(msg) from err
@@ -176,7 +207,7 @@ class DeepgramSpeaker:
         sentences = _Sentences()
         reader = asyncio.create_task(sentences.read(text))
         try:
-            while (batch := await sentences.next_batch()) is not None:
+            while (batch := await self.stoppable(sentences.next_batch)) is not None:
                 for piece in cut_to_limit(batch):
                     async for chunk in self.synthesize(piece, options, request_ids=request_ids):
                         yield chunk
@@ -209,9 +240,18 @@ class DeepgramSpeaker:
             raise DeepgramConnectionError(msg) from err
 
     async def close(self) -> None:
-        """End the answers in progress, e.g. when Home Assistant stops."""
+        """Stop every answer in progress and every one to come (the entry unloads).
+
+        Each ends with SpeakingStoppedError: open websockets are closed, and the
+        steps under way (handshakes, REST requests and reads) are cancelled; all
+        of them are awaited.
+        """
+        self.closed = True
+        steps = list(self._steps)
+        for step in steps:
+            step.cancel()
         await asyncio.gather(
-            *(stream.abort() for stream in list(self.streams)), return_exceptions=True
+            *(stream.abort() for stream in list(self.streams)), *steps, return_exceptions=True
         )
 
 
