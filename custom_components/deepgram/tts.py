@@ -34,7 +34,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from . import AnswerRecord, DeepgramConfigEntry
+from . import AnswerRecord, DeepgramConfigEntry, DeepgramData
 from .const import (
     CONF_SPEED,
     CONF_VOICE,
@@ -310,7 +310,9 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
         report it; nothing is yielded before Deepgram has accepted the request.
         """
         route = answer.route
-        speaker = self._entry.runtime_data.speaker
+        # Kept: an answer the unload stops ends after the entry's data is gone.
+        data = self._entry.runtime_data
+        speaker = data.speaker
         text = answer.text(message_gen)
         options = SpeakOptions(
             model=answer.voice.model,
@@ -352,22 +354,22 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
             outcome = f"{type(err).__name__}: {err}"
             if err.request_id and err.request_id not in answer.request_ids:
                 answer.request_ids.append(err.request_id)
-            self._failed(err)
+            self._failed(data, err)
             raise speaking_error(err) from err
         except Exception as err:
             outcome = f"{type(err).__name__}: {err}"
             raise
         else:
             outcome = "success"
-            self._entry.runtime_data.health.stream_succeeded()
+            data.health.stream_succeeded()
         finally:
             record = answer.record(outcome)
-            self._entry.runtime_data.answers.append(record)
+            data.answers.append(record)
             LOGGER.debug("Deepgram answer: %s", record)
 
-    def _failed(self, err: DeepgramError) -> None:
+    def _failed(self, data: DeepgramData, err: DeepgramError) -> None:
         """Log the one line a failed answer gets; raise Repairs issues or re-authentication."""
-        self._entry.runtime_data.health.stream_failed(err)
+        data.health.stream_failed(err)
         if isinstance(err, DeepgramAuthenticationError):
             LOGGER.error("Deepgram rejected the API key, please re-authenticate: %s", err)
             self._entry.async_start_reauth(self.hass)

@@ -158,6 +158,9 @@ class DeepgramSpeaker:
         """
         url = speak_url(self.server, websocket=False)
         loop = asyncio.get_running_loop()
+        answered = False
+        # Known once Deepgram has answered: every later error carries it.
+        request_id: str | None = None
         try:
             async with asyncio.timeout(self.connect_timeout) as bound:
                 response = await self.stoppable(
@@ -165,6 +168,7 @@ class DeepgramSpeaker:
                         url, params=options.query(), headers=self._headers, json={"text": text}
                     )
                 )
+                answered = True
                 try:
                     request_id = response.headers.get("dg-request-id")
                     if request_id and request_ids is not None:
@@ -182,14 +186,17 @@ class DeepgramSpeaker:
                 finally:
                     response.release()
         except TimeoutError as err:
-            msg = f"Deepgram sent no audio within {self.silence_timeout:g} s"
-            raise DeepgramConnectionError(msg) from err
+            if answered:
+                msg = f"Deepgram sent no audio within {self.silence_timeout:g} s"
+            else:
+                msg = f"Deepgram did not answer within {self.connect_timeout:g} s"
+            raise DeepgramConnectionError(msg, request_id=request_id) from err
         except aiohttp.ClientPayloadError as err:
             msg = f"Deepgram's audio broke off: {err}"
-            raise DeepgramConnectionError(msg) from err
+            raise DeepgramConnectionError(msg, request_id=request_id) from err
         except (aiohttp.ClientError, OSError) as err:
             msg = f"Cannot connect to {url.host}: {err}"
-            raise DeepgramConnectionError(msg) from err
+            raise DeepgramConnectionError(msg, request_id=request_id) from err
 
     async def synthesize_sentences(
         self,
