@@ -20,6 +20,7 @@ from custom_components.deepgram.protocol import DeepgramConnectionError, Deepgra
 from custom_components.deepgram.tts import WAV_PASSTHROUGH, audio_route
 from homeassistant.components import tts
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 
 from . import setup_integration
 from .deepgram_server import DeepgramTestServer
@@ -271,9 +272,10 @@ async def test_tts_speak_plays_deepgram_audio(
 async def test_whole_message_for_callers_that_do_not_stream(
     hass: HomeAssistant, voice: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """`async_get_tts_audio` returns one message's whole audio, or nothing on failure."""
+    """`async_get_tts_audio` returns one message's whole audio, or raises Deepgram's refusal."""
     engine = entity(hass)
     extension, audio = await engine.async_get_tts_audio("Hello.", "en", {})
     assert (extension, audio) == ("mp3", bytes(deepgram_server.speak.posts[0].audio))
     deepgram_server.speak.refuse_status = 503
-    assert await engine.async_get_tts_audio("Hello again.", "en", {}) == (None, None)
+    with pytest.raises(HomeAssistantError, match="HTTP 503"):
+        await engine.async_get_tts_audio("Hello again.", "en", {})
