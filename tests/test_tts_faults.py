@@ -41,9 +41,8 @@ GUARD = 30
 async def voice(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> MockConfigEntry:
-    """Set up the voice with a short silence bound."""
+    """Set up the voice; its bounds are the real ones unless a test shortens them."""
     await setup_integration(hass, mock_config_entry)
-    mock_config_entry.runtime_data.speaker.silence_timeout = SILENCE_TIMEOUT
     return mock_config_entry
 
 
@@ -193,6 +192,7 @@ async def test_silent_server(
 ) -> None:
     """A server that never speaks ends the answer at the silence bound, with an error."""
     deepgram_server.speak.silent = True
+    voice.runtime_data.speaker.silence_timeout = SILENCE_TIMEOUT
     if options is MP3:
         # Before its headers, a REST request is bounded by the connect timeout.
         voice.runtime_data.speaker.connect_timeout = SILENCE_TIMEOUT

@@ -102,6 +102,8 @@ class SpeakService:
         """Leave websocket upgrades unanswered: a handshake that never ends (until `stop`)."""
         self.arrived = asyncio.Event()
         """Set when a request or an upgrade arrives; clear it to wait for the next one."""
+        self.text_arrived = asyncio.Event()
+        """Set when text to speak arrives (a REST body or a Speak message); clear it to reuse."""
         self.close_mid_answer: tuple[float, int, str] | None = None
         """(seconds of audio sent, close code, reason): close a stream inside an answer."""
         self.frame_ms = 100
@@ -184,6 +186,7 @@ class SpeakService:
             params, _ = self._check(request, websocket=False)
             text = await _body_text(request)
             record.texts.append(text)
+            self.text_arrived.set()
         except SpeakError as err:
             record.status = err.status
             return err.response(record.request_id)

@@ -230,6 +230,7 @@ class SpeakStream:
         self.record.received.append((at, message.get("type", "invalid") if message else "invalid"))
         if message is not None and message["type"] == "Speak":
             self.record.texts.append(message["text"])
+            self._service.text_arrived.set()
         if self._silent or self._closing:
             return
         if len(raw.encode()) > self._max_message_bytes:
