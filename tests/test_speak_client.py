@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
+import itertools
 
 import aiohttp
 import pytest
@@ -17,8 +18,8 @@ from custom_components.deepgram.protocol import (
     DeepgramServerError,
     DeepgramSpeaker,
     SpeakOptions,
+    speech_stream,
 )
-from custom_components.deepgram.protocol import speech_stream
 from custom_components.deepgram.protocol.sentences import (
     FLUSH,
     FlushPlanner,
@@ -273,12 +274,14 @@ async def test_text_is_held_back_within_the_character_limit(
     audio = await collect(speaker.open_stream(THALIA).audio(text))
     [record] = deepgram_server.speak.sessions
     assert record.close_code == 1000
-    assert "".join(record.texts) == "Twenty characters, a. Twenty characters, b. Twenty characters, c."
+    assert (
+        "".join(record.texts) == "Twenty characters, a. Twenty characters, b. Twenty characters, c."
+    )
     assert audio == bytes(record.audio)
     speak_times = record.times("Speak")
     assert len(speak_times) == 3
     # Each sentence waited until the one before had left the server's window.
-    assert all(later - earlier >= 0.5 for earlier, later in zip(speak_times, speak_times[1:]))
+    assert all(later - earlier >= 0.5 for earlier, later in itertools.pairwise(speak_times))
 
 
 async def test_silent_server_is_bounded(
@@ -298,7 +301,7 @@ async def test_silent_rest_is_bounded(
     """A POST that never answers fails at the connect bound."""
     deepgram_server.speak.silent = True
     speaker.connect_timeout = 0.5
-    with pytest.raises(DeepgramConnectionError, match="did not answer within 0.5 s"):
+    with pytest.raises(DeepgramConnectionError, match=r"did not answer within 0\.5 s"):
         await collect(speaker.synthesize("Hi.", SpeakOptions(model="aura-2-thalia-en")))
 
 
@@ -381,7 +384,7 @@ async def test_a_refused_stream_opens_nothing(
 async def test_close_stops_an_open_stream(
     speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
 ) -> None:
-    """`close()` ends a stream that waits for the agent: its audio ends with SpeakingStoppedError."""
+    """`close()` ends a stream waiting for the agent: its audio ends with SpeakingStoppedError."""
     agent_done = asyncio.Event()
 
     async def slow_agent() -> AsyncIterator[str]:

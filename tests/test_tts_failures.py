@@ -100,13 +100,15 @@ async def test_a_refused_request_yields_no_bytes(
     async def message() -> AsyncIterator[str]:
         yield MESSAGE
 
-    response = await engine.async_stream_tts_audio(
-        TTSAudioRequest("en", dict(options), message())
-    )
+    response = await engine.async_stream_tts_audio(TTSAudioRequest("en", dict(options), message()))
     chunks: list[bytes] = []
-    with pytest.raises(HomeAssistantError) as refused:
+
+    async def listen() -> None:
         async for chunk in response.data_gen:
-            chunks.append(chunk)
+            chunks.append(chunk)  # noqa: PERF401 - what came before the error is kept
+
+    with pytest.raises(HomeAssistantError) as refused:
+        await listen()
     assert chunks == []
     [request] = requests_of(deepgram_server, options)
     assert refused.value.translation_key == "speaking_failed"

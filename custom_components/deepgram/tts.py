@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -47,8 +48,8 @@ from .const import (
 from .protocol import (
     DeepgramAuthenticationError,
     DeepgramError,
+    DeepgramSpeaker,
     SpeakOptions,
-    SpeechStream,
     Voice,
 )
 from .protocol.speak import DEFAULT_SAMPLE_RATE, STREAM_SAMPLE_RATES
@@ -321,30 +322,10 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
             speed=speed,
         )
         outcome = "cancelled"
-        stream: SpeechStream | None = None
         try:
-            try:
-                if route.sample_rate is not None:
-                    stream = speaker.open_stream(options)
-                    # The header promises audio: only once Deepgram has taken the request.
-                    await stream.open()
-                    yield streaming_wav_header(route.sample_rate)
-                    audio = stream.audio(text)
-                else:
-                    audio = speaker.synthesize_sentences(
-                        text, options, request_ids=answer.request_ids
-                    )
-                try:
-                    async for chunk in audio:
-                        answer.heard()
-                        yield chunk
-                finally:
-                    await audio.aclose()
-            finally:
-                if stream is not None:
-                    await stream.close()
-                    if stream.request_id:
-                        answer.request_ids.append(stream.request_id)
+            async with aclosing(self._deepgram_audio(speaker, answer, text, options)) as audio:
+                async for chunk in audio:
+                    yield chunk
         except SpeakingStoppedError as err:
             outcome = "stopped: the entry was unloaded"
             raise HomeAssistantError(
@@ -366,6 +347,33 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
             record = answer.record(outcome)
             data.answers.append(record)
             LOGGER.debug("Deepgram answer: %s", record)
+
+    @staticmethod
+    async def _deepgram_audio(
+        speaker: DeepgramSpeaker, answer: _Answer, text: AsyncIterable[str], options: SpeakOptions
+    ) -> AsyncGenerator[bytes]:
+        """Yield Deepgram's audio; a WAV header first, once Deepgram has accepted the stream."""
+        sample_rate = answer.route.sample_rate
+        if sample_rate is None:
+            rest = speaker.synthesize_sentences(text, options, request_ids=answer.request_ids)
+            async with aclosing(rest) as audio:
+                async for chunk in audio:
+                    answer.heard()
+                    yield chunk
+            return
+        stream = speaker.open_stream(options)
+        try:
+            # The header promises audio: only once Deepgram has taken the request.
+            await stream.open()
+            yield streaming_wav_header(sample_rate)
+            async with aclosing(stream.audio(text)) as audio:
+                async for chunk in audio:
+                    answer.heard()
+                    yield chunk
+        finally:
+            await stream.close()
+            if stream.request_id:
+                answer.request_ids.append(stream.request_id)
 
     def _failed(self, data: DeepgramData, err: DeepgramError) -> None:
         """Log the one line a failed answer gets; raise Repairs issues or re-authentication."""

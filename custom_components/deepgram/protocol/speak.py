@@ -127,11 +127,15 @@ class DeepgramSpeaker:
             return await step
         except asyncio.CancelledError:
             current = asyncio.current_task()
-            if self.closed and (current is None or not current.cancelling()):
+            if self._stopped() and (current is None or not current.cancelling()):
                 raise SpeakingStoppedError(STOPPED_MESSAGE) from None
             raise
         finally:
             self._steps.discard(step)
+
+    def _stopped(self) -> bool:
+        """Whether `close()` has begun; read anew after each await."""
+        return self.closed
 
     def open_stream(self, options: SpeakOptions) -> SpeechStream:
         """Return an answer whose `audio(text)` speaks text as it is written."""
