@@ -41,6 +41,7 @@ __all__ = [
     "CLIENT_MESSAGES",
     "CLOSE_DESCRIPTIONS",
     "EXCESSIVE_FLUSH",
+    "FAULTS_PATH",
     "SPEAK_PATH",
     "SpeakHost",
     "SpeakRecord",
@@ -52,6 +53,8 @@ __all__ = [
 LOGGER = logging.getLogger(__name__)
 
 SPEAK_PATH: Final = "/v1/speak"
+FAULTS_PATH: Final = "/local/speak/faults"
+"""Not Deepgram's: sets the refusal switches of a server running as a process (end-to-end tests)."""
 _REST_CHUNK: Final = 8192
 
 
@@ -142,12 +145,34 @@ class SpeakService:
         self._stopping.clear()
         app.router.add_get(SPEAK_PATH, self._websocket)
         app.router.add_post(SPEAK_PATH, self._rest)
+        app.router.add_post(FAULTS_PATH, self._set_faults)
 
     async def stop(self) -> None:
         """Close every stream and stop synthesis."""
         self._stopping.set()
         await asyncio.gather(*(stream.shutdown() for stream in list(self._live)))
         await self.synthesizer.close()
+
+    async def _set_faults(self, request: web.Request) -> web.Response:
+        """`POST /local/speak/faults` {"refuse_status": 503, "refusals_left": 1}: set the switches.
+
+        Only the refusal switches, and only with a key the server accepts.
+        """
+        credential = request_credential(request)
+        if credential is None or not key_accepted(self._host, credential):
+            return web.Response(status=401)
+        try:
+            switches = await request.json()
+            refuse_status = switches.get("refuse_status")
+            refusals_left = switches.get("refusals_left")
+        except (ValueError, AttributeError):
+            return web.Response(status=400)
+        if not all(
+            value is None or isinstance(value, int) for value in (refuse_status, refusals_left)
+        ):
+            return web.Response(status=400)
+        self.refuse_status, self.refusals_left = refuse_status, refusals_left
+        return web.json_response({"refuse_status": refuse_status, "refusals_left": refusals_left})
 
     def _record(self, request: web.Request) -> SpeakRecord:
         self.arrived.set()
