@@ -54,11 +54,9 @@ async def speaker(
     await deepgram_speaker.close()
 
 
-async def written(*chunks: str, delay: float = 0.0) -> AsyncIterator[str]:
-    """Yield text as an agent writes it: chunk by chunk, `delay` apart."""
+async def written(*chunks: str) -> AsyncIterator[str]:
+    """Yield text as an agent writes it, chunk by chunk."""
     for chunk in chunks:
-        if delay:
-            await asyncio.sleep(delay)
         yield chunk
 
 
@@ -349,9 +347,9 @@ async def test_cancelled_answer_closes_the_socket(
     """Cancelling the listener closes the websocket at once."""
 
     async def endless() -> AsyncIterator[str]:
-        while True:
-            yield "More words. "
-            await asyncio.sleep(0.1)
+        # One sentence, then the agent thinks until the listener goes away.
+        yield "More words. "
+        await asyncio.Event().wait()
 
     got_audio = asyncio.Event()
 
