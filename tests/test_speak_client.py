@@ -311,6 +311,7 @@ async def test_waiting_for_the_agent_is_not_silence(
     heard = asyncio.Event()
 
     async def slow_agent() -> AsyncIterator[str]:
+        """Write one sentence, then think for longer than the silence bound."""
         yield "One. "
         await asyncio.wait_for(heard.wait(), GUARD)
         # The agent thinks for longer than the bound, with all owed audio received.
@@ -386,6 +387,7 @@ async def test_close_stops_an_open_stream(
     agent_done = asyncio.Event()
 
     async def slow_agent() -> AsyncIterator[str]:
+        """Write a word, then think until the test ends."""
         yield "Thinking"
         await agent_done.wait()
 
@@ -412,6 +414,7 @@ async def test_close_stops_answers_waiting_for_deepgram(
     agent_done = asyncio.Event()
 
     async def slow_agent() -> AsyncIterator[str]:
+        """Write a sentence, then think until the test ends."""
         yield "Thinking. "
         await agent_done.wait()
 

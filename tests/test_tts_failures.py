@@ -98,12 +98,14 @@ async def test_a_refused_request_yields_no_bytes(
     assert isinstance(engine, tts.TextToSpeechEntity)
 
     async def message() -> AsyncIterator[str]:
+        """The answer's text, written at once."""
         yield MESSAGE
 
     response = await engine.async_stream_tts_audio(TTSAudioRequest("en", dict(options), message()))
     chunks: list[bytes] = []
 
     async def listen() -> None:
+        """Keep every byte that comes before the error."""
         async for chunk in response.data_gen:
             chunks.append(chunk)  # noqa: PERF401 - what came before the error is kept
 

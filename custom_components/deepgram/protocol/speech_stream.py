@@ -71,6 +71,7 @@ class SpeechStream:
         await self._open()
 
     async def _open(self) -> aiohttp.ClientWebSocketResponse:
+        """Return the open websocket, opening it (and registering the stream) the first time."""
         if self._ws is not None:
             return self._ws
         ws = await self._speaker.stoppable(lambda: self._speaker.connect_stream(self.options))
