@@ -307,7 +307,8 @@ async def test_waiting_for_the_agent_is_not_silence(
     speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
 ) -> None:
     """A slow agent (nothing owed by Deepgram) does not trip the silence bound."""
-    speaker.silence_timeout = 1.0
+    # Long enough for the local server to synthesize "Two." even on a busy machine.
+    speaker.silence_timeout = 2.0
     heard = asyncio.Event()
 
     async def slow_agent() -> AsyncIterator[str]:
@@ -315,7 +316,7 @@ async def test_waiting_for_the_agent_is_not_silence(
         yield "One. "
         await asyncio.wait_for(heard.wait(), GUARD)
         # The agent thinks for longer than the bound, with all owed audio received.
-        await asyncio.sleep(2.5 * speaker.silence_timeout)
+        await asyncio.sleep(1.5 * speaker.silence_timeout)
         yield "Two."
 
     audio = bytearray()
