@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
+from http import HTTPStatus
 import itertools
 
 import aiohttp
@@ -373,7 +374,7 @@ async def test_a_refused_stream_opens_nothing(
     speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
 ) -> None:
     """`open()` raises the refusal: whoever waits for it has sent nothing and holds no stream."""
-    deepgram_server.speak.refuse_status = 503
+    deepgram_server.speak.refuse_status = HTTPStatus.SERVICE_UNAVAILABLE
     stream = speaker.open_stream(THALIA)
     with pytest.raises(DeepgramServerError) as refused:
         await stream.open()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from http import HTTPStatus
 import json
 import logging
 from typing import Final, Protocol
@@ -160,17 +161,17 @@ class SpeakService:
         """
         credential = request_credential(request)
         if credential is None or not key_accepted(self._host, credential):
-            return web.Response(status=401)
+            return web.Response(status=HTTPStatus.UNAUTHORIZED)
         try:
             switches = await request.json()
             refuse_status = switches.get("refuse_status")
             refusals_left = switches.get("refusals_left")
         except (ValueError, AttributeError):
-            return web.Response(status=400)
+            return web.Response(status=HTTPStatus.BAD_REQUEST)
         if not all(
             value is None or isinstance(value, int) for value in (refuse_status, refusals_left)
         ):
-            return web.Response(status=400)
+            return web.Response(status=HTTPStatus.BAD_REQUEST)
         self.refuse_status, self.refusals_left = refuse_status, refusals_left
         return web.json_response({"refuse_status": refuse_status, "refusals_left": refusals_left})
 

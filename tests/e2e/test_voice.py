@@ -8,6 +8,7 @@ tests ask Home Assistant's public TTS API for speech and check what comes back.
 from __future__ import annotations
 
 import asyncio
+from http import HTTPStatus
 from typing import Any
 
 import aiohttp
@@ -50,7 +51,7 @@ async def speak(
     *,
     message: str = SENTENCE,
     cache: bool = False,
-    status: int = 200,
+    status: int = HTTPStatus.OK,
 ) -> tuple[str, bytes]:
     """Ask POST /api/tts_get_url for a message, fetch the URL; return its type and body."""
     request: dict[str, Any] = {"engine_id": VOICE_ENTITY, "message": message, "cache": cache}
@@ -167,13 +168,19 @@ async def test_after_a_refusal_the_same_message_is_spoken_from_deepgram(
         asyncio.timeout(RUN_TIMEOUT),
         session.post(
             f"{deepgram_url}/local/speak/faults",
-            json={"refuse_status": 503, "refusals_left": 1},
+            json={"refuse_status": HTTPStatus.SERVICE_UNAVAILABLE, "refusals_left": 1},
             headers={"Authorization": f"Token {API_KEY}"},
         ) as switched,
     ):
-        assert switched.status == 200, await switched.text()
+        assert switched.status == HTTPStatus.OK, await switched.text()
 
-    await speak(home_assistant, options, message=message, cache=True, status=500)
+    await speak(
+        home_assistant,
+        options,
+        message=message,
+        cache=True,
+        status=HTTPStatus.INTERNAL_SERVER_ERROR,
+    )
     refused = diagnostics(home_assistant)["answers"][-1]
     assert "HTTP 503" in refused["outcome"]
 
