@@ -404,12 +404,13 @@ async def test_close_stops_an_open_stream(
     assert not speaker.streams
 
 
-@pytest.mark.parametrize("kind", ["handshake", "rest", "rest waiting for text"])
+@pytest.mark.parametrize("kind", ["handshake", "rest", "rest body", "rest waiting for text"])
 async def test_close_stops_answers_waiting_for_deepgram(
     speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer, kind: str
 ) -> None:
-    """`close()` stops a handshake or a POST Deepgram has not answered, and a REST answer
-    between sentences; each ends with SpeakingStoppedError, none waits for its bound."""
+    """`close()` stops a handshake or a POST Deepgram has not answered, a REST body still
+    coming, and a REST answer between sentences; each ends with SpeakingStoppedError, none
+    waits for its bound."""
     speaker.connect_timeout = 3600.0
     deepgram_server.speak.hold_upgrades = True
     deepgram_server.speak.silent = True
@@ -424,6 +425,10 @@ async def test_close_stops_answers_waiting_for_deepgram(
         audio = speaker.open_stream(THALIA).audio(written("Hello."))
     elif kind == "rest":
         audio = speaker.synthesize_sentences(written("Hello."), MP3)
+    elif kind == "rest body":
+        deepgram_server.speak.silent = False
+        deepgram_server.speak.hold_rest_body = True
+        audio = speaker.synthesize_sentences(written("Hello."), MP3)
     else:
         deepgram_server.speak.silent = False
         audio = speaker.synthesize_sentences(slow_agent(), MP3)
@@ -435,7 +440,7 @@ async def test_close_stops_answers_waiting_for_deepgram(
 
     listener = asyncio.create_task(listen())
     await asyncio.wait_for(deepgram_server.speak.arrived.wait(), GUARD)
-    if kind == "rest waiting for text":
+    if kind in ("rest body", "rest waiting for text"):
         await asyncio.wait_for(heard.wait(), GUARD)
     await speaker.close()
     with pytest.raises(SpeakingStoppedError):

@@ -104,6 +104,8 @@ class SpeakService:
         self.silent = False
         self.hold_upgrades = False
         """Leave websocket upgrades unanswered: a handshake that never ends (until `stop`)."""
+        self.hold_rest_body = False
+        """Send a REST answer's headers and first chunk, then hold the rest (until `stop`)."""
         self.arrived = asyncio.Event()
         """Set when a request or an upgrade arrives; clear it to wait for the next one."""
         self.text_arrived = asyncio.Event()
@@ -251,6 +253,9 @@ class SpeakService:
             chunk = audio[start : start + _REST_CHUNK]
             record.audio += chunk
             await response.write(chunk)
+            if self.hold_rest_body:
+                await self._stopping.wait()
+                return response
         await response.write_eof()
         return response
 

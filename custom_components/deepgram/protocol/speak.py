@@ -99,10 +99,11 @@ class DeepgramSpeaker:
         self.connect_timeout = connect_timeout
         self.silence_timeout = silence_timeout
         self.characters_per_minute = characters_per_minute
-        # Answers in progress, so `close()` can end them: open websockets, and the
-        # steps under way (a handshake, a REST request or read, a wait for text).
+        # Answers in progress, so `close()` can end them: open websockets and REST
+        # responses, and the steps under way (a handshake, a request, a wait for text).
         self.streams: set[SpeechStream] = set()
         self._steps: set[asyncio.Future[Any]] = set()
+        self._responses: set[aiohttp.ClientResponse] = set()
         self.closed = False
 
     def __repr__(self) -> str:
@@ -173,6 +174,8 @@ class DeepgramSpeaker:
                     )
                 )
                 answered = True
+                # `close()` closes it: cheaper than a stoppable step per read.
+                self._responses.add(response)
                 try:
                     request_id = response.headers.get("dg-request-id")
                     if request_id and request_ids is not None:
@@ -182,12 +185,13 @@ class DeepgramSpeaker:
                     while True:
                         # Each read is bounded by the silence timeout, not the whole answer.
                         bound.reschedule(loop.time() + self.silence_timeout)
-                        chunk = await self.stoppable(response.content.readany)
+                        chunk = await self._read(response, request_id)
                         if not chunk:
                             break
                         bound.reschedule(None)
                         yield chunk
                 finally:
+                    self._responses.discard(response)
                     response.release()
         except TimeoutError as err:
             if answered:
@@ -201,6 +205,18 @@ class DeepgramSpeaker:
         except (aiohttp.ClientError, OSError) as err:
             msg = f"Cannot connect to {url.host}: {err}"
             raise DeepgramConnectionError(msg, request_id=request_id) from err
+
+    async def _read(self, response: aiohttp.ClientResponse, request_id: str | None) -> bytes:
+        """Read what has come of the body; SpeakingStoppedError once `close()` has closed it."""
+        try:
+            chunk = await response.content.readany()
+        except (aiohttp.ClientError, OSError):
+            if self._stopped():
+                raise SpeakingStoppedError(STOPPED_MESSAGE, request_id=request_id) from None
+            raise
+        if self._stopped():
+            raise SpeakingStoppedError(STOPPED_MESSAGE, request_id=request_id)
+        return chunk
 
     async def synthesize_sentences(
         self,
@@ -253,11 +269,13 @@ class DeepgramSpeaker:
     async def close(self) -> None:
         """Stop every answer in progress and every one to come (the entry unloads).
 
-        Each ends with SpeakingStoppedError: open websockets are closed, and the
-        steps under way (handshakes, REST requests and reads) are cancelled; all
-        of them are awaited.
+        Each ends with SpeakingStoppedError: open websockets and REST responses
+        are closed, and the steps under way (handshakes, requests not yet
+        answered, waits for text) are cancelled; all of them are awaited.
         """
         self.closed = True
+        for response in list(self._responses):
+            response.close()
         steps = list(self._steps)
         for step in steps:
             step.cancel()
