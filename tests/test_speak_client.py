@@ -304,6 +304,26 @@ async def test_silent_rest_is_bounded(
         await collect(speaker.synthesize("Hi.", SpeakOptions(model="aura-2-thalia-en")))
 
 
+async def test_rest_body_that_stops_is_bounded(
+    speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
+) -> None:
+    """A REST answer whose body stops coming fails at the silence bound, naming the request."""
+    deepgram_server.speak.hold_rest_body = True
+    speaker.silence_timeout = 0.5
+    received = bytearray()
+
+    async def listen() -> None:
+        """Keep what came before the error."""
+        async for chunk in speaker.synthesize("Hello there, how are you today?", MP3):
+            received.extend(chunk)
+
+    with pytest.raises(DeepgramConnectionError, match=r"sent no audio within 0\.5 s") as silent:
+        await listen()
+    [post] = deepgram_server.speak.posts
+    assert silent.value.request_id == post.request_id
+    assert bytes(received) == bytes(post.audio)
+
+
 async def test_waiting_for_the_agent_is_not_silence(
     speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
 ) -> None:

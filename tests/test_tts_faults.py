@@ -210,6 +210,26 @@ async def test_silent_server(
     assert deepgram_server.speak.active_streams == 0
 
 
+@pytest.mark.parametrize("options", [WAV, MP3], ids=["websocket", "rest"])
+async def test_failing_agent_fails_the_answer(
+    hass: HomeAssistant, voice: MockConfigEntry, options: dict[str, Any]
+) -> None:
+    """The agent's text failing ends the audio with its error, recorded as the outcome."""
+    engine = tts.get_engine_instance(hass, ENGINE)
+    assert isinstance(engine, tts.TextToSpeechEntity)
+
+    async def broken() -> AsyncIterator[str]:
+        """Write a sentence, then fail."""
+        yield "Hello there. "
+        raise RuntimeError("the agent failed")
+
+    response = await engine.async_stream_tts_audio(TTSAudioRequest("en", dict(options), broken()))
+    with pytest.raises(RuntimeError, match="the agent failed"):
+        await _drain(response.data_gen)
+    [answer] = voice.runtime_data.answers
+    assert answer.outcome == "RuntimeError: the agent failed"
+
+
 async def test_cancelled_answer_closes_the_socket(
     hass: HomeAssistant, voice: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
