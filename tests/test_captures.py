@@ -517,10 +517,6 @@ async def test_local_speak_cleared_has_the_captured_shape(
     assert cleared == [captured[1]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the local /v1/speak Metadata lacks Deepgram's additional_model_uuids (speak_stream.py)",
-)
 async def test_local_speak_metadata_has_the_captured_shape(
     server: DeepgramTestServer, http: aiohttp.ClientSession
 ) -> None:

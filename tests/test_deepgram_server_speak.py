@@ -141,6 +141,7 @@ async def test_metadata_first_with_the_request_id_of_the_101(
         "model_name": "aura-2-thalia-en",
         "model_version": "2025-04-07.0",
         "model_uuid": "e4979ab0-8475-4901-9d66-0a562a4949bb",
+        "additional_model_uuids": [],
     }
     (record,) = server.speak.sessions
     assert record.request_id == request_id

@@ -180,6 +180,7 @@ class SpeakStream:
                     "model_name": voice.canonical_name,
                     "model_version": voice.version,
                     "model_uuid": voice.uuid,
+                    "additional_model_uuids": [],
                 }
             )
             await self._read()
