@@ -14,6 +14,7 @@ import aiohttp
 from .client import handshake_request_id
 from .errors import DeepgramConnectionClosedError, DeepgramConnectionError, DeepgramError
 from .sentences import FlushPlanner
+from .websocket import CLOSE_TYPES, NORMAL_CLOSE_CODES, peer_close
 
 if TYPE_CHECKING:
     from .speak import DeepgramSpeaker, SpeakOptions
@@ -24,11 +25,6 @@ CHARACTER_WINDOW: Final = 60.0
 FLUSH_MESSAGE: Final = json.dumps({"type": "Flush"})
 CLOSE_MESSAGE: Final = json.dumps({"type": "Close"})
 EXCESSIVE_FLUSH: Final = "EXCESSIVE_FLUSH"
-
-_CLOSE_TYPES = frozenset(
-    {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED}
-)
-_NORMAL_CLOSE_CODES = frozenset({1000, 1005})
 
 
 class SpeakingStoppedError(DeepgramError):
@@ -131,7 +127,7 @@ class SpeechStream:
                 yield msg.data
             elif msg.type is aiohttp.WSMsgType.TEXT:
                 self._on_message(msg.data)
-            elif msg.type in _CLOSE_TYPES:
+            elif msg.type in CLOSE_TYPES:
                 break
             else:
                 raise DeepgramConnectionClosedError(
@@ -141,9 +137,8 @@ class SpeechStream:
             raise self._input_error
         if self.aborted:
             raise SpeakingStoppedError(STOPPED_MESSAGE, request_id=self.request_id)
-        code = ws.close_code
-        if code not in _NORMAL_CLOSE_CODES:
-            reason = msg.extra if isinstance(msg.extra, str) else ""
+        code, reason = peer_close(msg, ws)
+        if code not in NORMAL_CLOSE_CODES:
             raise DeepgramConnectionClosedError(code, reason, request_id=self.request_id)
         if not self._close_sent:
             early = "Deepgram closed the stream before the answer was spoken"
