@@ -6,8 +6,8 @@ client is fed and timed by identical code.
 
 A job is a set of *lanes* started `stagger` seconds apart; each lane streams
 its utterances one after the other. Every utterance is 16 kHz mono linear16
-fed at real time in 20 ms chunks: chunk i is handed over when its 20 ms of
-audio would have been captured, never earlier. The latency of an utterance
+fed at real time in chunks of `chunk_ms` (20 ms unless asked otherwise): chunk i
+is handed over when its audio would have been captured, never earlier. The latency of an utterance
 runs from the moment its last chunk was due to the moment the caller holds the
 whole transcript (a client that returns before the audio ends is timed from the
 last chunk it read, and counted as `early`).
@@ -29,8 +29,8 @@ import time
 from typing import Any
 
 SAMPLE_RATE = 16_000
-CHUNK_SECONDS = 0.02
-CHUNK_BYTES = SAMPLE_RATE * 2 * 20 // 1000  # 640: 20 ms of 16-bit mono
+# A microphone's 20 ms; Home Assistant's Assist pipeline hands over 10 ms chunks.
+DEFAULT_CHUNK_MS = 20
 TICK_SECONDS = 0.001
 RSS_SAMPLE_SECONDS = 0.05
 GAP_BETWEEN_ROUNDS = 0.2
@@ -63,6 +63,7 @@ class Job:
     warmup: Utterance | None
     stagger: float = 0.0
     ticker: bool = False
+    chunk_ms: int = DEFAULT_CHUNK_MS
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Job:
@@ -74,6 +75,7 @@ class Job:
             warmup=Utterance(**data["warmup"]) if data["warmup"] else None,
             stagger=data["stagger"],
             ticker=data["ticker"],
+            chunk_ms=data.get("chunk_ms", DEFAULT_CHUNK_MS),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -116,22 +118,34 @@ def rss_bytes() -> int:
 
 @dataclass(slots=True)
 class Feed:
-    """How far a client read its audio."""
+    """How far a client read its audio, fed in chunks of `chunk_ms`."""
 
+    chunk_ms: int = DEFAULT_CHUNK_MS
     chunks: int = 0
     exhausted: bool = False
 
+    @property
+    def chunk_seconds(self) -> float:
+        """Return the length of one chunk in seconds."""
+        return self.chunk_ms / 1000
+
+    @property
+    def chunk_bytes(self) -> int:
+        """Return the size of one chunk of 16-bit mono."""
+        return SAMPLE_RATE * 2 * self.chunk_ms // 1000
+
 
 async def realtime(pcm: bytes, start: float, feed: Feed) -> AsyncIterator[bytes]:
-    """Yield 20 ms chunks of `pcm` as a microphone would, from loop time `start`."""
+    """Yield chunks of `pcm` as a microphone would, from loop time `start`."""
     loop = asyncio.get_running_loop()
-    for index, offset in enumerate(range(0, len(pcm), CHUNK_BYTES)):
-        deadline = start + (index + 1) * CHUNK_SECONDS
+    size, seconds = feed.chunk_bytes, feed.chunk_seconds
+    for index, offset in enumerate(range(0, len(pcm), size)):
+        deadline = start + (index + 1) * seconds
         delay = deadline - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
         feed.chunks += 1
-        yield pcm[offset : offset + CHUNK_BYTES]
+        yield pcm[offset : offset + size]
     feed.exhausted = True
 
 
@@ -168,21 +182,27 @@ class _Probe:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def _one(
-    transcribe: Transcribe, utterance: Utterance, pcm: bytes, start: float, outcome: Outcome
+async def _one(  # noqa: PLR0913 - one utterance and how it is fed
+    transcribe: Transcribe,
+    utterance: Utterance,
+    pcm: bytes,
+    start: float,
+    outcome: Outcome,
+    *,
+    chunk_ms: int = DEFAULT_CHUNK_MS,
 ) -> None:
     loop = asyncio.get_running_loop()
-    feed = Feed()
+    feed = Feed(chunk_ms)
     try:
         text = await transcribe(utterance.key, realtime(pcm, start, feed))
     except Exception as err:  # noqa: BLE001 - every failure is reported, none stops the run
         outcome.errors.append(f"{type(err).__name__}: {err}")
         return
     done = loop.time()
-    chunks = -(-len(pcm) // CHUNK_BYTES)
-    outcome.latencies.append(done - (start + chunks * CHUNK_SECONDS))
+    chunks = -(-len(pcm) // feed.chunk_bytes)
+    outcome.latencies.append(done - (start + chunks * feed.chunk_seconds))
     outcome.after_speech.append(done - (start + utterance.speech_end))
-    outcome.audio_seconds += feed.chunks * CHUNK_SECONDS
+    outcome.audio_seconds += feed.chunks * feed.chunk_seconds
     if not feed.exhausted:
         # The client returned before the audio ended (on Deepgram's end of speech).
         outcome.early += 1
@@ -192,19 +212,23 @@ async def _one(
         outcome.mismatched.append(f"expected {utterance.text!r}, got {text!r}")
 
 
-async def _lane(
+async def _lane(  # noqa: PLR0913 - one lane and how its audio is fed
     transcribe: Transcribe,
     lane: list[Utterance],
     audio: dict[str, bytes],
     start: float,
     outcome: Outcome,
+    *,
+    chunk_ms: int,
 ) -> None:
     loop = asyncio.get_running_loop()
     for utterance in lane:
         # The stream opens when its audio starts (a wake word), as in Home Assistant:
         # the connection is made while the first chunks are already being captured.
         await asyncio.sleep(start - loop.time())
-        await _one(transcribe, utterance, audio[utterance.path], loop.time(), outcome)
+        await _one(
+            transcribe, utterance, audio[utterance.path], loop.time(), outcome, chunk_ms=chunk_ms
+        )
         start = loop.time() + GAP_BETWEEN_ROUNDS
 
 
@@ -221,7 +245,14 @@ async def run(job: Job, open_client: OpenClient) -> Outcome:
         if job.warmup is not None:
             # One stream first, unmeasured: imports, caches and connection set-up.
             warm = Outcome()
-            await _one(transcribe, job.warmup, audio[job.warmup.path], loop.time(), warm)
+            await _one(
+                transcribe,
+                job.warmup,
+                audio[job.warmup.path],
+                loop.time(),
+                warm,
+                chunk_ms=job.chunk_ms,
+            )
             if warm.errors or warm.mismatched:
                 outcome.errors.extend(warm.errors + warm.mismatched)
                 return outcome
@@ -232,7 +263,14 @@ async def run(job: Job, open_client: OpenClient) -> Outcome:
         start = loop.time() + 0.05
         await asyncio.gather(
             *(
-                _lane(transcribe, lane, audio, start + index * job.stagger, outcome)
+                _lane(
+                    transcribe,
+                    lane,
+                    audio,
+                    start + index * job.stagger,
+                    outcome,
+                    chunk_ms=job.chunk_ms,
+                )
                 for index, lane in enumerate(job.lanes)
             )
         )

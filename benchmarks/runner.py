@@ -9,7 +9,7 @@ SDK's own venv.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 import json
 import os
@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from .audio import utterances
-from .harness import Job, Utterance
+from .harness import DEFAULT_CHUNK_MS, Job, Utterance
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / ".bench"
@@ -60,6 +60,7 @@ class Plan:
     stall_length: float
     import_runs: int
     smoke: bool
+    chunk_ms: int = DEFAULT_CHUNK_MS
 
 
 FULL = Plan(
@@ -169,8 +170,10 @@ def _run_worker(job: Job, cpu: int | None) -> dict[str, Any]:
 def _import_seconds(python: Path, setup: str, statement: str, runs: int) -> tuple[float, int] | str:
     """Median time of `statement` in fresh processes after `setup`, and the modules it added.
 
-    Returns the error instead when the import fails.
+    Returns the error instead when the import fails or the interpreter is missing.
     """
+    if not python.exists():
+        return f"{python.parent.parent.name} is not set up"
     code = (
         "import sys, time\n"
         f"{setup}\n"
@@ -195,14 +198,14 @@ def _import_seconds(python: Path, setup: str, statement: str, runs: int) -> tupl
     return statistics.median(samples), modules
 
 
-def measure_imports(plan: Plan) -> dict[str, tuple[float, int] | str]:
-    """Time the imports that each client needs, in fresh processes."""
+def measure_imports(plan: Plan, clients: set[str]) -> dict[str, tuple[float, int] | str]:
+    """Time the imports that each client needs, in fresh processes (the SDK's if it runs)."""
     ha_loaded = (
         "import homeassistant.components.stt, homeassistant.config_entries, "
         "homeassistant.helpers.aiohttp_client, homeassistant.helpers.selector"
     )
     runs = plan.import_runs
-    return {
+    imports = {
         # The protocol package on its own: its parent package imports Home Assistant.
         "this integration's protocol client (cold, includes aiohttp)": _import_seconds(
             MAIN_PYTHON,
@@ -216,6 +219,10 @@ def measure_imports(plan: Plan) -> dict[str, tuple[float, int] | str]:
             "import custom_components.deepgram.stt, custom_components.deepgram.config_flow",
             runs,
         ),
+    }
+    if "sdk" not in clients:
+        return imports
+    return imports | {
         "`import deepgram` (the SDK, cold)": _import_seconds(
             SDK_PYTHON, "", "import deepgram", runs
         ),
@@ -241,20 +248,26 @@ def _jobs(plan: Plan, server: str, sets: dict[float, list[Utterance]]) -> list[t
         # streams with the ticker on, to show that each client still works.
         lanes = [[item] for item in sets[2.0][:n]]
         return [
-            (f"{client}/many/2", Job(client, server, lanes, None, stagger=0.02, ticker=True))
+            (
+                f"{client}/many/2",
+                Job(client, server, lanes, None, stagger=0.02, ticker=True, chunk_ms=plan.chunk_ms),
+            )
             for client in CLIENTS
         ]
     for client in (NULL, *CLIENTS):
         if client != NULL:
             for length in plan.lengths:
                 lane = sets[length][: plan.repeats[length]]
-                jobs.append((f"{client}/one/{length:g}", Job(client, server, [lane], warmup)))
+                job = Job(client, server, [lane], warmup, chunk_ms=plan.chunk_ms)
+                jobs.append((f"{client}/one/{length:g}", job))
         for length in plan.lengths:
             lanes = [[item] for item in sets[length][:n]]
-            job = Job(client, server, lanes, warmup, stagger=1.0 / n)
+            job = Job(client, server, lanes, warmup, stagger=1.0 / n, chunk_ms=plan.chunk_ms)
             jobs.append((f"{client}/many/{length:g}", job))
         lanes = [[item] for item in sets[plan.stall_length][:n]]
-        job = Job(client, server, lanes, warmup, stagger=1.0 / n, ticker=True)
+        job = Job(
+            client, server, lanes, warmup, stagger=1.0 / n, ticker=True, chunk_ms=plan.chunk_ms
+        )
         jobs.append((f"{client}/stall/{plan.stall_length:g}", job))
     return jobs
 
@@ -293,7 +306,7 @@ def run(plan: Plan, clients: set[str]) -> tuple[Results, dict[str, Any]]:
             results.failures.extend(f"{name}: {problem}" for problem in problems)
     finally:
         server.stop()
-    results.imports = measure_imports(plan)
+    results.imports = measure_imports(plan, clients)
     conditions = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": _machine(),
@@ -409,7 +422,8 @@ def _preamble(plan: Plan, conditions: dict[str, Any]) -> list[str]:
             f"{SERVER_DELAY * 1000:.0f} ms after it arrives and `POST /v1/listen` after "
             f"{SERVER_DELAY * 1000:.0f} ms + "
             f"{BATCH_DELAY_PER_SECOND * 1000:.0f} ms per second of audio. Every client gets the "
-            "same espeak-ng speech (16 kHz mono linear16) at real time in 20 ms chunks; with "
+            "same espeak-ng speech (16 kHz mono linear16) at real time in "
+            f"{plan.chunk_ms} ms chunks; with "
             f"{n} streams each has different words, starts "
             f"{(20 if plan.smoke else 1000 / n):.0f} ms after the previous "
             "one, and must get back exactly its own transcript."
@@ -604,6 +618,25 @@ def _mark(ok: bool) -> str:  # noqa: FBT001
     return "met" if ok else "MISSED"
 
 
+def _plan(args: argparse.Namespace) -> Plan:
+    """Return the full or smoke plan, with the sizes the command line asked for."""
+    plan = SMOKE if args.smoke else FULL
+    lengths = (
+        tuple(float(length) for length in args.lengths.split(",")) if args.lengths else plan.lengths
+    )
+    repeats = {
+        length: args.repeats or plan.repeats.get(length, 3) for length in lengths if not plan.smoke
+    }
+    return replace(
+        plan,
+        lengths=lengths,
+        repeats=repeats,
+        concurrency=args.concurrency or plan.concurrency,
+        stall_length=plan.stall_length if plan.stall_length in lengths else min(lengths),
+        chunk_ms=args.chunk_ms,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit 1 if any client failed to return its own transcript."""
     parser = argparse.ArgumentParser(
@@ -617,11 +650,25 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated subset of: " + ", ".join(CLIENTS) + " (default: all)",
     )
     parser.add_argument("--output", type=Path, help="also write the table to this file")
+    parser.add_argument(
+        "--lengths", help="comma-separated utterance lengths in seconds (default: 2,5,15)"
+    )
+    parser.add_argument("--concurrency", type=int, help="concurrent streams (default: 50)")
+    parser.add_argument(
+        "--repeats", type=int, help="utterances of each length one at a time (default: 10/5/3)"
+    )
+    parser.add_argument(
+        "--chunk-ms",
+        type=int,
+        default=DEFAULT_CHUNK_MS,
+        help="milliseconds of audio per chunk fed to the clients (default: 20; Home Assistant's "
+        "Assist pipeline hands over 10)",
+    )
     args = parser.parse_args(argv)
     clients = {NULL, *args.clients.split(",")}
     if unknown := clients - {NULL, *CLIENTS}:
         parser.error(f"unknown clients: {', '.join(sorted(unknown))}")
-    plan = SMOKE if args.smoke else FULL
+    plan = _plan(args)
     started = time.perf_counter()
     results, conditions = run(plan, clients)
     text = table(plan, results, conditions)

@@ -16,11 +16,13 @@ from .const import (
     CONF_END_OF_COMMAND,
     CONF_END_OF_SPEECH,
     CONF_SERVER,
+    CONF_VOICE,
     DOMAIN,
     END_BY_HOME_ASSISTANT,
     LOGGER,
+    SUBENTRY_VOICE,
 )
-from .health import ServiceHealth
+from .health import MODEL_UNAVAILABLE, VOICE_UNAVAILABLE, ServiceHealth, delete_issues
 from .keyterms import HomeKeyterms
 from .model_list import (
     async_clear_unlisted_model,
@@ -35,6 +37,8 @@ from .protocol import (
     DeepgramError,
     DeepgramSpeaker,
 )
+from .protocol.model_list import ModelList
+from .protocol.voices import DEFAULT_VOICE
 from .settings import StreamSettings
 from .voice import VoiceCatalogue, account_has_voice, voice_subentry
 
@@ -127,7 +131,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
     server, api_key = entry.data.get(CONF_SERVER, DEFAULT_SERVER), entry.data[CONF_API_KEY]
     session = async_get_clientsession(hass)
     models = await async_model_list(hass, session, server, api_key)
-    settings = StreamSettings.from_options(entry.options).on_server(models)
+    health = ServiceHealth(hass, entry.entry_id, entry.title)
+    settings = _offered_settings(entry, health, models)
     async_report_unlisted_model(hass, entry.entry_id, entry.title, settings.model, models)
     keyterms = HomeKeyterms(hass, settings.custom_keyterms, from_home=settings.home_keyterms)
     entry.async_on_unload(keyterms.async_start())
@@ -135,7 +140,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
         client=client,
         settings=settings,
         keyterms=keyterms,
-        health=ServiceHealth(hass, entry.entry_id, entry.title),
+        health=health,
         speaker=speaker,
         voices=VoiceCatalogue(
             speaker,
@@ -147,7 +152,52 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
         ),
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    _check_voice(entry)
     return True
+
+
+def _offered_settings(
+    entry: DeepgramConfigEntry, health: ServiceHealth, models: ModelList
+) -> StreamSettings:
+    """Return the entry's settings, on the default model if its own is no longer offered.
+
+    A model the server lists or the built-in table knows stays in use (with the
+    server's languages); another one falls back to the default model: voice
+    commands keep working, and a Repairs issue says so and lets the user choose.
+    """
+    stored = StreamSettings.from_options(entry.options)
+    settings = stored.on_offered_model(models).on_server(models)
+    if settings.model == stored.model:
+        health.setting_available(MODEL_UNAVAILABLE)
+        return settings
+    fallback = settings.speech_model.label
+    LOGGER.warning(
+        "%s: the model %s is no longer offered; using %s until another is chosen",
+        entry.title,
+        stored.model,
+        fallback,
+    )
+    health.setting_unavailable(MODEL_UNAVAILABLE, {"model": stored.model, "fallback": fallback}, {})
+    return settings
+
+
+def _check_voice(entry: DeepgramConfigEntry) -> None:
+    """Raise a Repairs issue if Deepgram's voice list lacks the entry's voice; clear it if not.
+
+    Only Deepgram's own list decides: the built-in one may lack newer voices.
+    """
+    data = entry.runtime_data
+    if not data.voices.live:
+        return
+    for subentry in entry.subentries.values():
+        voice = str(subentry.data.get(CONF_VOICE, DEFAULT_VOICE))
+        if subentry.subentry_type == SUBENTRY_VOICE and data.voices.get(voice) is None:
+            LOGGER.warning("%s: Deepgram no longer lists the voice %s", entry.title, voice)
+            data.health.setting_unavailable(
+                VOICE_UNAVAILABLE, {"voice": voice}, {"subentry_id": subentry.subentry_id}
+            )
+            return
+    data.health.setting_available(VOICE_UNAVAILABLE)
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> bool:
@@ -191,13 +241,18 @@ async def async_migrate_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> bool:
-    """Unload the entities and let closing streams finish."""
-    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    """Unload the entities, then stop their streams; if an entity stays, so do its clients.
+
+    The entities go first, so that no new stream starts while the others stop.
+    """
+    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        return False
     await entry.runtime_data.client.close()
     await entry.runtime_data.speaker.close()
-    return unloaded
+    return True
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> None:
-    """Remove what the entry left in Repairs."""
+    """Take the entry's Repairs issues away with it."""
+    delete_issues(hass, entry.entry_id)
     async_clear_unlisted_model(hass, entry.entry_id)

@@ -146,6 +146,10 @@ def model_selector(models: ModelList, *, also: str | None = None, typed: bool = 
     )
 
 
+# The repair of a model no longer offered chooses among the built-in models.
+OPTIONS_MODEL_SCHEMA = vol.Schema({vol.Required(CONF_MODEL): model_selector(BUILT_IN_MODELS)})
+
+
 def user_schema(models: ModelList) -> vol.Schema:
     """Return the set-up form: key, model (of `models`) and the folded server."""
     return vol.Schema(
@@ -212,8 +216,9 @@ def other_languages_selector(
     )
 
 
-def default_language(model: SpeechModel, current: str | None = None) -> str:
+def default_language(model: ModelRef, current: str | None = None) -> str:
     """Keep the current language if the model has it, else follow the voice assistant."""
+    model = _described(model)
     if current is not None and (current in language_tags(model) or current in model.languages):
         return current
     return LANGUAGE_FOLLOW_PIPELINE
@@ -227,6 +232,29 @@ def server_choice(server: str) -> str:
 def entry_unique_id(data: Mapping[str, Any], model: str, language: str) -> str:
     """Identify an entry by project (or self-hosted server), model and language."""
     return f"{data.get(CONF_PROJECT_ID) or data[CONF_SERVER]}_{model}_{language}"
+
+
+@callback
+def rename_for_options(hass: HomeAssistant, entry: ConfigEntry, options: Mapping[str, Any]) -> bool:
+    """Give the entry the unique id, and title, of the model and language in `options`.
+
+    The title changes only if it is still the one the integration gave. Returns
+    False, changing nothing, when another entry already has that project, model
+    and language.
+    """
+    current = StreamSettings.from_options(entry.options)
+    model, language = options[CONF_MODEL], options[CONF_LANGUAGE]
+    unique_id = entry_unique_id(entry.data, model, language)
+    if any(
+        other.unique_id == unique_id and other.entry_id != entry.entry_id
+        for other in hass.config_entries.async_entries(DOMAIN)
+    ):
+        return False
+    updates: dict[str, Any] = {"unique_id": unique_id}
+    if entry.title == entry_title(current.model, current.language):
+        updates["title"] = entry_title(model, language)
+    hass.config_entries.async_update_entry(entry, **updates)
+    return True
 
 
 async def validate_key(
@@ -427,7 +455,10 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
         self._models = await async_model_list(
             self.hass, async_get_clientsession(self.hass), data[CONF_SERVER], data[CONF_API_KEY]
         )
-        current = StreamSettings.from_options(self.config_entry.options)
+        # A model no longer offered is shown as the one in use instead.
+        current = StreamSettings.from_options(self.config_entry.options).on_offered_model(
+            self._models
+        )
         schema = vol.Schema(
             {vol.Required(CONF_MODEL): model_selector(self._models, also=current.model)}
         )
@@ -445,21 +476,9 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         if user_input is not None:
             options = {**entry.options, **user_input, CONF_MODEL: self._model}
-            language = options[CONF_LANGUAGE]
-            unique_id = entry_unique_id(entry.data, self._model, language)
-            if self._taken(unique_id):
-                errors["base"] = "already_configured"
-            else:
-                updates: dict[str, Any] = {"unique_id": unique_id}
-                names = self._models.language_names
-                if entry.title == entry_title(
-                    self._models.describe(current.model), current.language, names
-                ):
-                    updates["title"] = entry_title(
-                        self._models.describe(self._model), language, names
-                    )
-                self.hass.config_entries.async_update_entry(entry, **updates)
+            if rename_for_options(self.hass, entry, options):
                 return self.async_create_entry(data=options)
+            errors["base"] = "already_configured"
         schema = self._recognition_schema(current)
         suggested = dict(user_input or entry.options)
         if user_input is None and self._model != current.model:
@@ -475,13 +494,6 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
             description_placeholders={"model": self._models.describe(self._model).label},
-        )
-
-    def _taken(self, unique_id: str) -> bool:
-        """Whether another entry already has this project, model and language."""
-        return any(
-            other.unique_id == unique_id and other.entry_id != self.config_entry.entry_id
-            for other in self.hass.config_entries.async_entries(DOMAIN)
         )
 
     def _recognition_schema(self, current: StreamSettings) -> vol.Schema:

@@ -82,6 +82,19 @@ class StreamSettings:
             model = replace(model, languages=(*model.languages, self.language))
         return replace(self, listed_model=model)
 
+    def on_offered_model(self, models: ModelList = BUILT_IN_MODELS) -> StreamSettings:
+        """Return these settings, on the default model if the stored one is no longer offered.
+
+        Offered: the server lists it, or the built-in table knows it. The language
+        is kept where the default model has it; else commands follow the voice
+        assistant's language, which every model can.
+        """
+        if models.offers(self.model) or self.model in SPEECH_MODELS:
+            return self
+        default = SPEECH_MODELS[DEFAULT_MODEL]
+        language = self.language if self.language in default.languages else LANGUAGE_FOLLOW_PIPELINE
+        return replace(self, model=DEFAULT_MODEL, language=language, listed_model=None)
+
     @property
     def speech_model(self) -> SpeechModel:
         """Return the configured model's description: as listed, else the built-in one."""

@@ -17,6 +17,7 @@ from .errors import (
     DeepgramConnectionClosedError,
     DeepgramConnectionError,
     DeepgramError,
+    DeepgramResponseTooLargeError,
     DeepgramServerError,
     error_for_status,
 )
@@ -31,8 +32,9 @@ from .messages import (
     parse_message,
 )
 from .options import LiveOptions
+from .rest import read_body
 from .wav import WavHeaderStripper
-from .websocket import connect_websocket
+from .websocket import CLOSE_TYPES, NORMAL_CLOSE_CODES, connect_websocket, peer_close
 
 LOGGER = logging.getLogger(__name__)
 
@@ -50,14 +52,15 @@ FLUX_PING_INTERVAL: Final = 5.0
 CONNECT_TIMEOUT: Final = 8.0
 # How long to wait for the final results after CloseStream.
 FINISH_TIMEOUT: Final = 5.0
+# Audio goes out in frames of this much audio: one websocket send per 10 ms chunk
+# (what Home Assistant's pipeline hands over) costs more CPU than the audio is
+# worth, while a frame held longer than the minimum would delay the transcript.
+MIN_FRAME_SECONDS: Final = 0.02
+MAX_FRAME_SECONDS: Final = 0.1
 # A Results message is a few kB; anything near this is not Deepgram talking.
 MAX_MESSAGE_BYTES: Final = 1024 * 1024
 MAX_RESPONSE_BYTES: Final = 256 * 1024
 
-_CLOSE_TYPES = frozenset(
-    {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED}
-)
-_NORMAL_CLOSE_CODES = frozenset({1000, 1005})
 # Word times are rounded floats; compare them with this tolerance.
 _TIME_TOLERANCE = 1e-3
 
@@ -183,6 +186,66 @@ class TranscriptBuilder:
         return " ".join([*self._finals, pending] if pending else self._finals)
 
 
+class AudioFramer:
+    """Coalesce raw audio chunks into frames of MIN_FRAME_SECONDS to MAX_FRAME_SECONDS.
+
+    A frame goes out as soon as it holds the minimum, so no audio waits longer
+    than it takes to fill one small frame; frames end on whole samples. What is
+    held back comes out with `flush()`.
+    """
+
+    __slots__ = ("_buffer", "_max", "_min", "_sample_frame")
+
+    def __init__(self, sample_rate: int, sample_frame: int) -> None:
+        """Size frames for `sample_rate` samples a second of `sample_frame` bytes each."""
+        self._sample_frame = sample_frame
+        self._min = max(1, round(sample_rate * MIN_FRAME_SECONDS)) * sample_frame
+        self._max = max(1, round(sample_rate * MAX_FRAME_SECONDS)) * sample_frame
+        self._buffer = bytearray()
+
+    @classmethod
+    def for_options(cls, options: LiveOptions) -> AudioFramer | None:
+        """Return a framer for raw PCM; None where chunks must pass unchanged (Opus, Ogg)."""
+        sample_frame = options.sample_frame_bytes
+        if sample_frame is None or options.sample_rate is None:
+            return None
+        return cls(options.sample_rate, sample_frame)
+
+    @property
+    def frame_bounds(self) -> tuple[int, int]:
+        """Return the smallest and largest frame in bytes (the last frame may be smaller)."""
+        return self._min, self._max
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """Take a chunk; return the frames that are ready (often none, or one)."""
+        buffer = self._buffer
+        size = len(chunk)
+        if not buffer and self._min <= size <= self._max and not size % self._sample_frame:
+            return [chunk]  # already a good frame: no copy
+        buffer += chunk
+        size = len(buffer)
+        if size < self._min:
+            return []
+        whole = size - size % self._sample_frame
+        frames: list[bytes] = []
+        start = 0
+        with memoryview(buffer) as view:
+            while whole - start > self._max:
+                frames.append(bytes(view[start : start + self._max]))
+                start += self._max
+            if whole - start >= self._min:
+                frames.append(bytes(view[start:whole]))
+                start = whole
+        del buffer[:start]
+        return frames
+
+    def flush(self) -> bytes:
+        """Return whatever is held back (b"" if nothing), e.g. at the end of the audio."""
+        rest = bytes(self._buffer)
+        self._buffer.clear()
+        return rest
+
+
 def handshake_request_id(ws: aiohttp.ClientWebSocketResponse) -> str | None:
     """Return the `dg-request-id` of the upgrade response, which support asks for.
 
@@ -216,7 +279,12 @@ class LiveStream:
         self._audio = aiter(audio)
         self.options = options
         self._chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._framer = AudioFramer.for_options(options)
+        self._reader_sending = False
         self._reader: asyncio.Task[None] | None = None
+        self._connecting: asyncio.Task[aiohttp.ClientWebSocketResponse] | None = None
+        # The reader and the sender, so that `abort()` can stop and await them.
+        self._tasks: list[asyncio.Task[None]] = []
         self._audio_ended = False
         self._input_error: Exception | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -234,18 +302,33 @@ class LiveStream:
         self.last_audio_at: float | None = None
 
     async def abort(self) -> None:
-        """Stop the stream now, e.g. because its owner is shutting down."""
+        """Stop the stream now, even mid-handshake, e.g. because its owner is shutting down.
+
+        Returns once every task of the stream has ended; the caller reading
+        `messages()` gets a DeepgramConnectionError.
+        """
         self._aborted = self._closed_by_client = True
         self.end_audio()
+        tasks = [task for task in (self._connecting, *self._tasks) if task is not None]
+        for task in tasks:
+            task.cancel()
         if self._ws is not None:
             await self._ws.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._client.streams.discard(self)
 
     def end_audio(self) -> None:
         """Stop reading the audio source now; Deepgram still finishes what it got."""
         self._audio_ended = True
-        if self._reader is not None:
+        if self._reader is not None and not self._reader.done():
+            # Its last act queues what it held back, then the end of the audio.
             self._reader.cancel()
-        self._chunks.put_nowait(None)
+        else:
+            self._chunks.put_nowait(None)
+
+    def _stopped_error(self) -> DeepgramConnectionError:
+        msg = "Deepgram stream stopped: its owner is shutting down"
+        return DeepgramConnectionError(msg, request_id=self.request_id)
 
     async def messages(self) -> AsyncGenerator[ServerMessage]:
         """Yield Deepgram's messages until it closes the stream; clean up on exit.
@@ -254,14 +337,14 @@ class LiveStream:
         CloseStream and waits (bounded) for Deepgram to close, so the caller
         does not wait for it.
         """
-        tasks: list[asyncio.Task[None]] = []
+        tasks = self._tasks
         if not self._audio_ended:
             self._reader = asyncio.create_task(self._read_audio())
             tasks.append(self._reader)
         ws: aiohttp.ClientWebSocketResponse | None = None
         self._client.streams.add(self)
         try:
-            ws = self._ws = await self._client.connect(self.options)
+            ws = self._ws = await self._connect()
             self.request_id = handshake_request_id(ws)
             tasks.append(asyncio.create_task(self._send_audio(ws)))
             async with aclosing(self._receive(ws)) as received:
@@ -280,23 +363,40 @@ class LiveStream:
                 if aclose is not None:
                     await aclose()
 
+    async def _connect(self) -> aiohttp.ClientWebSocketResponse:
+        """Open the socket in a task of its own, so that `abort()` can stop the handshake."""
+        self._connecting = asyncio.create_task(self._client.connect(self.options))
+        try:
+            ws = await self._connecting
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self._aborted and (current is None or not current.cancelling()):
+                raise self._stopped_error() from None
+            raise
+        if self._aborted:  # stopped between the handshake's end and now
+            await ws.close()
+            raise self._stopped_error()
+        return ws
+
     async def _finish(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """Ask Deepgram to close the stream cleanly, within a bound."""
         with suppress(Exception):
             await ws.send_str(CLOSE_STREAM_MESSAGE)
             async with asyncio.timeout(self._client.finish_timeout):
-                while (await ws.receive()).type not in _CLOSE_TYPES:
+                while (await ws.receive()).type not in CLOSE_TYPES:
                     pass
         await ws.close()
 
     async def _read_audio(self) -> None:
         """Pull audio from the caller as it comes, even while the handshake runs.
 
-        Until the socket is open (and its backlog sent) chunks wait in a queue;
-        after that they go straight out from here, saving a task switch each.
+        Raw PCM is coalesced into frames (`AudioFramer`); other audio goes as it
+        comes. Until the socket is open (and its backlog sent) frames wait in a
+        queue; after that they go straight out from here, saving a task switch each.
         """
         strip = self.options.encoding == "linear16"
         stripper = WavHeaderStripper() if strip else None
+        framer = self._framer
         put = self._chunks.put_nowait
         try:
             async for chunk in self._audio:
@@ -306,10 +406,14 @@ class LiveStream:
                         stripper = None
                 if not chunk:  # An empty binary frame would end the Deepgram stream.
                     continue
-                if self._open_ws is None:
-                    put(chunk)
-                else:
-                    await self._send_chunk(self._open_ws, chunk)
+                for frame in (chunk,) if framer is None else framer.feed(chunk):
+                    if self._open_ws is None:
+                        put(frame)
+                    else:
+                        # Frames of one chunk stay together (see `_send_held_audio`).
+                        self._reader_sending = True
+                        await self._send_chunk(self._open_ws, frame)
+                        self._reader_sending = False
             if stripper is not None and (rest := stripper.flush()):
                 put(rest)
         except (aiohttp.ClientError, ConnectionError):
@@ -317,6 +421,9 @@ class LiveStream:
         except Exception as err:  # noqa: BLE001 - handed to the consumer below
             self._input_error = err
         finally:
+            # What the framer held back goes before the end (and so before CloseStream).
+            if framer is not None and (rest := framer.flush()):
+                put(rest)
             put(None)
 
     async def _send_chunk(self, ws: aiohttp.ClientWebSocketResponse, chunk: bytes) -> None:
@@ -343,6 +450,7 @@ class LiveStream:
             self._open_ws = None
             if keepalive is not None:
                 keepalive.cancel()
+                await asyncio.gather(keepalive, return_exceptions=True)
         if self._input_error is None:
             await ws.send_str(CLOSE_STREAM_MESSAGE)
             # Deepgram answers with the last results and closes; bound the wait.
@@ -360,8 +468,23 @@ class LiveStream:
             if idle < interval:
                 await asyncio.sleep(interval - idle)
                 continue
+            await self._send_held_audio(ws)
             await ws.send_str(KEEPALIVE_MESSAGE)
             self._last_sent = loop.time()
+
+    async def _send_held_audio(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Send the audio the framer holds, so that a control message follows it in order.
+
+        Only while the reader sends by itself and is not in the middle of a send
+        (a congested socket): before that the backlog is not out yet, after it the
+        reader has queued the rest itself, and during a send the held audio would
+        overtake frames not yet sent.
+        """
+        framer = self._framer
+        if framer is None or self._open_ws is not ws or self._reader_sending:
+            return
+        if rest := framer.flush():
+            await self._send_chunk(ws, rest)
 
     async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> AsyncGenerator[ServerMessage]:
         """Yield parsed messages; raise if the stream ended abnormally."""
@@ -376,11 +499,11 @@ class LiveStream:
                     yield message
             elif msg.type is aiohttp.WSMsgType.BINARY:
                 LOGGER.debug("Ignoring a binary frame of %d bytes from Deepgram", len(msg.data))
-            elif msg.type in _CLOSE_TYPES:
+            elif msg.type in CLOSE_TYPES:
                 break
             else:
                 raise self._closed_error(ws.close_code, str(msg.data))
-        self._raise_for_close(ws.close_code, msg.extra if isinstance(msg.extra, str) else "")
+        self._raise_for_close(*peer_close(msg, ws))
 
     def _closed_error(self, code: int | None, reason: str) -> DeepgramConnectionClosedError:
         error = self._fatal_error
@@ -397,15 +520,14 @@ class LiveStream:
         if self._input_error is not None:
             raise self._input_error
         if self._aborted:
-            msg = "Deepgram stream stopped: its owner is shutting down"
-            raise DeepgramConnectionError(msg, request_id=self.request_id)
+            raise self._stopped_error()
         if self._finish_timed_out:
             msg = f"Deepgram sent no close within {self._client.finish_timeout} s of CloseStream"
             raise DeepgramConnectionError(msg, request_id=self.request_id)
         if self._closed_by_client:
             return
         # Flux's fatal Error fails the stream, whatever code the close carries.
-        if code not in _NORMAL_CLOSE_CODES or self._fatal_error is not None:
+        if code not in NORMAL_CLOSE_CODES or self._fatal_error is not None:
             raise self._closed_error(code, reason)
 
 
@@ -543,7 +665,12 @@ async def read_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
     """
     parsed: Any = None
     with suppress(ValueError, aiohttp.ClientError):
-        parsed = json.loads(await response.content.read(MAX_RESPONSE_BYTES))
+        try:
+            parsed = json.loads(await read_body(response, MAX_RESPONSE_BYTES))
+        except DeepgramResponseTooLargeError:
+            if response.ok:
+                raise
+            # A refusal stays a refusal; its body is not read in part.
     body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
     body.setdefault("request_id", response.headers.get("dg-request-id"))
     body.setdefault("dg_error", response.headers.get("dg-error"))

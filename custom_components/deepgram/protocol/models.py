@@ -129,6 +129,13 @@ SPEECH_MODELS: dict[str, SpeechModel] = {
 
 DEFAULT_MODEL = "nova-3"
 
+
+def model_label(model: str) -> str:
+    """Return the name people read for a model id, or the id of a model no longer offered."""
+    known = SPEECH_MODELS.get(model)
+    return known.label if known is not None else model
+
+
 _LANGUAGE_NAMES = {
     "multi": "Multilingual",
     "af": "Afrikaans", "ar": "Arabic", "gl": "Galician", "gu": "Gujarati",

@@ -6,6 +6,9 @@ from dataclasses import dataclass, fields
 
 type QueryValue = str | int | float | bool | tuple[str, ...] | None
 
+# Bytes per sample of the raw encodings whose timing follows from their size.
+SAMPLE_BYTES = {"linear16": 2, "linear32": 4, "mulaw": 1, "alaw": 1}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiveOptions:
@@ -50,6 +53,18 @@ class LiveOptions:
     def flux(self) -> bool:
         """Whether the model is a Flux model, served on /v2/listen."""
         return self.model.startswith("flux-")
+
+    @property
+    def sample_frame_bytes(self) -> int | None:
+        """Return the bytes of one sample of every channel, or None for packets and containers.
+
+        Raw PCM's duration follows from its size; Opus packets and Ogg pages carry
+        their own timing, which the client does not parse.
+        """
+        width = SAMPLE_BYTES.get(self.encoding or "")
+        if width is None or not self.sample_rate:
+            return None
+        return width * (self.channels or 1)
 
     def query(self) -> list[tuple[str, str]]:
         """Return the query parameters: booleans as true/false, lists as repeated keys."""

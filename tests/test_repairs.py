@@ -1,0 +1,228 @@
+"""A stored model or voice no longer offered: the entry loads, and Repairs says so and fixes it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+import logging
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.deepgram.const import CONF_MODEL, CONF_VOICE, DOMAIN, SUBENTRY_VOICE
+from homeassistant.components import stt
+from homeassistant.components.repairs import repairs_flow_manager
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+
+from . import METADATA, setup_integration
+from .deepgram_server import DeepgramTestServer
+from .speech import chunked, synthesize
+
+PHRASE = "turn on the kitchen light"
+GONE_MODEL = "nova-2-teleprinter"
+GONE_VOICE = "aura-2-cassandra-en"
+
+
+async def speech() -> AsyncIterator[bytes]:
+    """Say the phrase in 20 ms chunks."""
+    for chunk in chunked(synthesize(PHRASE), 640):
+        yield chunk
+
+
+async def fix(hass: HomeAssistant, issue_id: str, answer: dict[str, str]) -> dict[str, object]:
+    """Run the issue's fix flow with `answer`; return the form it showed first."""
+    assert await async_setup_component(hass, "repairs", {})
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    form = await manager.async_init(DOMAIN, data={"issue_id": issue_id})
+    assert form["type"] is FlowResultType.FORM
+    done = await manager.async_configure(form["flow_id"], answer)
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    return dict(form)
+
+
+async def test_a_model_no_longer_offered_falls_back_and_raises_a_repair(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    deepgram_server: DeepgramTestServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The entry loads on the default model, with a warning and a fixable Repairs issue."""
+    await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
+
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    issue = ir.async_get(hass).async_get_issue(
+        DOMAIN, f"model_unavailable_{mock_config_entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.translation_key == "model_unavailable"
+    assert issue.translation_placeholders == {
+        "title": mock_config_entry.title,
+        "model": GONE_MODEL,
+        "fallback": "Nova-3",
+    }
+    assert any(
+        record.levelno == logging.WARNING and GONE_MODEL in record.getMessage()
+        for record in caplog.records
+    )
+    # Voice commands keep working, on the default model and the stored language.
+    entity = stt.async_get_speech_to_text_entity(hass, "stt.deepgram_nova_3_english")
+    assert entity is not None
+    deepgram_server.utterances.append(PHRASE)
+    result = await entity.internal_async_process_audio_stream(METADATA, speech())
+    assert result == stt.SpeechResult(PHRASE, stt.SpeechResultState.SUCCESS)
+    query = dict(deepgram_server.sessions[-1].query)
+    assert (query["model"], query["language"]) == ("nova-3", "en")
+
+
+async def test_the_model_repair_chooses_another_model(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """The fix flow saves the chosen model, keeps the language, reloads, and the issue goes."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, title=f"Deepgram {GONE_MODEL} (English)"
+    )
+    await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
+    issue_id = f"model_unavailable_{mock_config_entry.entry_id}"
+
+    form = await fix(hass, issue_id, {CONF_MODEL: "nova-2"})
+
+    assert form["description_placeholders"] == {
+        "title": f"Deepgram {GONE_MODEL} (English)",
+        "model": GONE_MODEL,
+        "fallback": "Nova-3",
+    }
+    assert mock_config_entry.options[CONF_MODEL] == "nova-2"
+    assert mock_config_entry.options["language"] == "en"
+    assert mock_config_entry.title == "Deepgram Nova-2 (English)"
+    assert mock_config_entry.unique_id.endswith("_nova-2_en")
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_the_model_repair_refuses_a_model_another_entry_has(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """Choosing the model and language of another entry of the project is refused."""
+    other = MockConfigEntry(
+        domain=DOMAIN,
+        title="Deepgram Nova-3 (English)",
+        unique_id=mock_config_entry.unique_id,
+        data=dict(mock_config_entry.data),
+        options={CONF_MODEL: "nova-3", "language": "en"},
+    )
+    other.add_to_hass(hass)
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, unique_id=mock_config_entry.unique_id.replace("nova-3", GONE_MODEL)
+    )
+    await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
+    assert await async_setup_component(hass, "repairs", {})
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    form = await manager.async_init(
+        DOMAIN, data={"issue_id": f"model_unavailable_{mock_config_entry.entry_id}"}
+    )
+    again = await manager.async_configure(form["flow_id"], {CONF_MODEL: "nova-3"})
+    assert again["type"] is FlowResultType.FORM
+    assert again["errors"] == {"base": "already_configured"}
+    assert mock_config_entry.options[CONF_MODEL] == GONE_MODEL
+
+
+async def test_a_voice_no_longer_listed_raises_a_repair_that_chooses_another(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """A voice missing from Deepgram's list is a fixable issue; fixing it sets the new voice."""
+    await setup_integration(hass, mock_config_entry)
+    subentry = next(
+        sub for sub in mock_config_entry.subentries.values() if sub.subentry_type == SUBENTRY_VOICE
+    )
+    issue_id = f"voice_unavailable_{mock_config_entry.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    hass.config_entries.async_update_subentry(
+        mock_config_entry, subentry, data={**subentry.data, CONF_VOICE: GONE_VOICE}
+    )
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.translation_placeholders == {
+        "title": mock_config_entry.title,
+        "voice": GONE_VOICE,
+    }
+
+    form = await fix(hass, issue_id, {CONF_VOICE: "aura-2-zeus-en"})
+    assert form["description_placeholders"] == {
+        "title": mock_config_entry.title,
+        "voice": GONE_VOICE,
+    }
+    assert mock_config_entry.subentries[subentry.subentry_id].data[CONF_VOICE] == "aura-2-zeus-en"
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_configure_works_on_an_entry_whose_model_is_gone(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """The options flow, the other way to fix it, shows the model in use and saves a new one."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, title=f"Deepgram {GONE_MODEL} (English)"
+    )
+    await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
+
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    model_key = next(key for key in result["data_schema"].schema if key == CONF_MODEL)
+    assert model_key.description == {"suggested_value": "nova-3"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_MODEL: "nova-3"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"language": "en"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert mock_config_entry.options[CONF_MODEL] == "nova-3"
+    assert mock_config_entry.title == "Deepgram Nova-3 (English)"
+    issue_id = f"model_unavailable_{mock_config_entry.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_deleting_the_entry_deletes_its_issues(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """No Repairs issue outlives its entry."""
+    await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
+    issue_id = f"model_unavailable_{mock_config_entry.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_a_fix_flow_of_a_deleted_entry_ends_quietly(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """The entry deleted while its repair is open: the repair ends without changing anything."""
+    await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
+    assert await async_setup_component(hass, "repairs", {})
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    form = await manager.async_init(
+        DOMAIN, data={"issue_id": f"model_unavailable_{mock_config_entry.entry_id}"}
+    )
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    done = await manager.async_configure(form["flow_id"], {CONF_MODEL: "nova-2"})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    assert hass.config_entries.async_entries(DOMAIN) == []
