@@ -309,7 +309,9 @@ class LiveStream:
         """
         self._aborted = self._closed_by_client = True
         self.end_audio()
-        tasks = [task for task in (self._connecting, *self._tasks) if task is not None]
+        tasks: list[asyncio.Task[Any]] = [
+            task for task in (self._connecting, *self._tasks) if task is not None
+        ]
         for task in tasks:
             task.cancel()
         if self._ws is not None:
