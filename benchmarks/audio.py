@@ -17,9 +17,8 @@ import math
 from pathlib import Path
 import sys
 
-from tests.speech import synthesize
-
-from .harness import SAMPLE_RATE, Utterance
+from local_deepgram_server.speech import synthesize
+from tools.home_assistant_harness import SAMPLE_RATE, Utterance
 
 LEADING_SILENCE = 0.3
 MIN_TRAILING_SILENCE = 0.4

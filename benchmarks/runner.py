@@ -24,8 +24,9 @@ import tempfile
 import time
 from typing import Any
 
+from tools.home_assistant_harness import DEFAULT_CHUNK_MS, Job, Utterance
+
 from .audio import utterances
-from .harness import DEFAULT_CHUNK_MS, Job, Utterance
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / ".bench"
@@ -101,7 +102,7 @@ class Server:
         """Start it; return once it listens."""
         command = [
             str(MAIN_PYTHON),
-            *("-m", "tests.deepgram_server", "--port", "0", "--idle-timeout", "60"),
+            *("-m", "local_deepgram_server", "--port", "0", "--idle-timeout", "60"),
             *("--finalize-delay", str(SERVER_DELAY)),
             *("--prerecorded-delay-per-second", str(BATCH_DELAY_PER_SECOND)),
             *("--scripts-by-key", str(scripts)),

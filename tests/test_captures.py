@@ -31,10 +31,10 @@ from custom_components.deepgram.protocol import (
 )
 from custom_components.deepgram.protocol.client import http_error
 from custom_components.deepgram.protocol.errors import error_for_status
+from local_deepgram_server import NET0001_REASON, DeepgramTestServer
+from local_deepgram_server.speech import chunked, stream_chunks, synthesize
 
 from . import server_testing
-from .deepgram_server import NET0001_REASON, DeepgramTestServer
-from .speech import chunked, stream_chunks, synthesize
 
 CAPTURES = Path(__file__).parent / "fixtures" / "captures"
 KEY = "capture-key"

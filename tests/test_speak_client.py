@@ -35,9 +35,9 @@ from custom_components.deepgram.protocol.voices import (
     parse_models,
     voices_for,
 )
+from local_deepgram_server import DeepgramTestServer
 
 from .conftest import API_KEY
-from .deepgram_server import DeepgramTestServer
 
 THALIA = SpeakOptions(model="aura-2-thalia-en", sample_rate=16000)
 MP3 = SpeakOptions(model="aura-2-thalia-en", encoding="mp3")

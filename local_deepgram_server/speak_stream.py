@@ -94,7 +94,7 @@ class SpeakRecord:
         return time.monotonic() - self.started
 
     def times(self, kind: str) -> list[float]:
-        """When each client message of a type arrived, e.g. times("Flush")."""
+        """Return when each client message of a type arrived (e.g. each "Flush")."""
         return [at for at, received in self.received if received == kind]
 
     def messages(self, kind: str) -> list[dict[str, Any]]:

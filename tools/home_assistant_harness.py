@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 import contextlib
 from dataclasses import dataclass, field
+from http import HTTPStatus
 import json
 import os
 from pathlib import Path
@@ -42,7 +43,7 @@ USER_LOGIN = "ada"
 USER_PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway local instance
 
 CONFIGURATION_YAML = """\
-# Written by tests/e2e/harness.py for a throwaway instance.
+# Written by tools/home_assistant_harness.py for a throwaway instance.
 homeassistant:
   name: Home
   unit_system: metric
@@ -96,7 +97,9 @@ def tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
 class ManagedProcess:
     """A child process in its own process group, with its output in a log file."""
 
-    def __init__(self, name: str, argv: Sequence[str], *, log_path: Path, env: Mapping[str, str]):
+    def __init__(
+        self, name: str, argv: Sequence[str], *, log_path: Path, env: Mapping[str, str]
+    ) -> None:
         """Start `argv` now; its stdout and stderr go to `log_path`."""
         self.name = name
         self.log_path = log_path
@@ -153,7 +156,7 @@ def _environment() -> dict[str, str]:
 
 @dataclass(slots=True)
 class LocalDeepgram:
-    """The project's local Deepgram server (`python -m tests.deepgram_server`) as a process."""
+    """The project's local Deepgram server (`python -m local_deepgram_server`) as a process."""
 
     log_path: Path
     api_keys: Sequence[str] = ()
@@ -164,7 +167,7 @@ class LocalDeepgram:
 
     def start(self, timeout: float = START_TIMEOUT) -> Self:
         """Start the server and wait until it says where it listens."""
-        argv = [sys.executable, "-m", "tests.deepgram_server", "--port", str(self.port)]
+        argv = [sys.executable, "-m", "local_deepgram_server", "--port", str(self.port)]
         for key in self.api_keys:
             argv += ["--api-key", key]
         for text in self.utterances:
@@ -264,7 +267,7 @@ class HomeAssistant:
 
     def _answers(self, path: str) -> bool:
         try:
-            return self.request("GET", path, auth=False, timeout=2.0).status == 200
+            return self.request("GET", path, auth=False, timeout=2.0).status == HTTPStatus.OK
         except OSError:
             return False
 
@@ -337,7 +340,7 @@ class HomeAssistant:
 
     def _is_running(self) -> bool:
         response = self.request("GET", "/api/config", timeout=5.0)
-        return response.status == 200 and response.body.get("state") == "RUNNING"
+        return response.status == HTTPStatus.OK and response.body.get("state") == "RUNNING"
 
     @property
     def version(self) -> tuple[int, int]:

@@ -255,8 +255,10 @@ class DeepgramTestServer:
     async def wait_until[T](
         self, condition: Callable[[], T | None], within: float = EVENT_TIMEOUT
     ) -> T:
-        """Wait until `condition()` is true, re-checked whenever a stream opens, gets or
-        sends a message, or ends; return its value. Raise TimeoutError after `within` s.
+        """Wait until `condition()` is true and return its value.
+
+        It is re-checked whenever a stream opens, gets or sends a message, or ends;
+        TimeoutError is raised after `within` seconds.
         """
         async with asyncio.timeout(within):
             while True:

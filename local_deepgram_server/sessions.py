@@ -102,6 +102,7 @@ class StreamSession(ABC):
         meter: AudioMeter,
         idle_timeout: float,
     ) -> None:
+        """Set up the session of one connection to `server`."""
         self._server = server
         self._ws = ws
         self.record = record
@@ -294,6 +295,7 @@ class LiveSession(StreamSession):
         params: ListenParams,
         next_script: Callable[[], str | None] | None = None,
     ) -> None:
+        """Set up the session of one connection to `server`."""
         recogniser = server.recogniser
         meter = AudioMeter(
             encoding=params.encoding,
