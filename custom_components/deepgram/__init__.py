@@ -31,7 +31,7 @@ from .protocol import (
     DeepgramError,
     DeepgramSpeaker,
 )
-from .protocol.voices import DEFAULT_VOICE
+from .protocol.aura_voices import DEFAULT_VOICE
 from .settings import StreamSettings
 from .voice import VoiceCatalogue, account_has_voice, voice_subentry
 

@@ -52,9 +52,7 @@ from .protocol import (
     SpeakOptions,
     Voice,
 )
-from .protocol.speak import DEFAULT_SAMPLE_RATE, STREAM_SAMPLE_RATES
-from .protocol.speech_stream import SpeakingStoppedError
-from .protocol.voices import (
+from .protocol.aura_voices import (
     DEFAULT_VOICE,
     MAX_SPEED,
     MIN_SPEED,
@@ -63,6 +61,8 @@ from .protocol.voices import (
     languages_of,
     voices_for,
 )
+from .protocol.speak import DEFAULT_SAMPLE_RATE, STREAM_SAMPLE_RATES
+from .protocol.speech_stream import SpeakingStoppedError
 from .protocol.wav import streaming_wav_header
 from .voice import has_voice
 
