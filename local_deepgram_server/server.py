@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 import hashlib
+from http import HTTPStatus
 import logging
 import secrets
 from typing import Any, Final, Self
@@ -402,7 +403,7 @@ class DeepgramTestServer:
             protocol = credential.scheme
         ws = websocket_response(protocol)
         if not ws.can_prepare(request).ok:
-            record.status = 400
+            record.status = HTTPStatus.BAD_REQUEST
             record.closed.set()
             self.rejected.append(record)
             self._changed_now()

@@ -17,6 +17,7 @@ import asyncio
 from collections import deque
 import contextlib
 from dataclasses import dataclass, field
+from http import HTTPStatus
 import json
 import logging
 import time
@@ -69,7 +70,7 @@ class SpeakRecord:
     authorization: str | None
     request_id: str
     headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
-    status: int = 101
+    status: int = HTTPStatus.SWITCHING_PROTOCOLS
     """101 for an accepted stream, 200 for spoken REST; else the refusal's status."""
     started: float = field(default_factory=time.monotonic)
     received: list[tuple[float, str]] = field(default_factory=list)

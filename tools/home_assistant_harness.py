@@ -320,21 +320,21 @@ class HomeAssistant:
             },
             auth=False,
         )
-        _expect(created, 200, "create the owner")
+        _expect(created, HTTPStatus.OK, "create the owner")
         self._token({"grant_type": "authorization_code", "code": created.body["auth_code"]})
         for step, data in (
             ("core_config", None),
             ("analytics", None),
             ("integration", {"client_id": self.client_id, "redirect_uri": self.client_id}),
         ):
-            _expect(self.request("POST", f"/api/onboarding/{step}", data), 200, step)
+            _expect(self.request("POST", f"/api/onboarding/{step}", data), HTTPStatus.OK, step)
         self.wait_until(self._is_running, timeout, "reach the RUNNING state")
 
     def _token(self, form: dict[str, str]) -> None:
         response = self.request(
             "POST", "/auth/token", auth=False, form={**form, "client_id": self.client_id}
         )
-        _expect(response, 200, "get a token")
+        _expect(response, HTTPStatus.OK, "get a token")
         self.access_token = response.body["access_token"]
         self.refresh_token = response.body.get("refresh_token", self.refresh_token)
 
@@ -346,14 +346,14 @@ class HomeAssistant:
     def version(self) -> tuple[int, int]:
         """Return Home Assistant's (year, month) version, e.g. (2026, 2)."""
         response = self.request("GET", "/api/config")
-        _expect(response, 200, "read the configuration")
+        _expect(response, HTTPStatus.OK, "read the configuration")
         year, month, *_ = response.body["version"].split(".")
         return int(year), int(month)
 
     def onboarding_steps(self) -> dict[str, bool]:
         """Return each onboarding step and whether it is done."""
         response = self.request("GET", "/api/onboarding", auth=False)
-        _expect(response, 200, "read the onboarding status")
+        _expect(response, HTTPStatus.OK, "read the onboarding status")
         return {step["step"]: step["done"] for step in response.body}
 
     def log_errors(self) -> list[str]:
