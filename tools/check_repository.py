@@ -1368,7 +1368,7 @@ def main(argv: list[str] | None = None) -> int:
     """Check the repository; print the problems; return 1 if there are any."""
     parser = argparse.ArgumentParser(
         prog="scripts/check_repository",
-        description="Check what the HACS action and hassfest check, without GitHub.",
+        description="Check what the HACS action and hassfest check, and the project's own rules.",
     )
     parser.add_argument("root", nargs="?", type=Path, default=ROOT, help="repository root")
     parser.add_argument("--list", action="store_true", help="list the rules and exit")
