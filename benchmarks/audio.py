@@ -18,7 +18,8 @@ from pathlib import Path
 import sys
 
 from local_deepgram_server.speech import synthesize
-from tools.home_assistant_harness import SAMPLE_RATE, Utterance
+
+from .harness import SAMPLE_RATE, Utterance
 
 LEADING_SILENCE = 0.3
 MIN_TRAILING_SILENCE = 0.4

@@ -10,7 +10,7 @@ import wave
 
 import aiohttp
 
-from tools.home_assistant_harness import SAMPLE_RATE, Transcribe
+from .harness import SAMPLE_RATE, Transcribe
 
 QUERY = {"model": "nova-3", "language": "en", "punctuate": "true"}
 

@@ -13,8 +13,8 @@ from importlib.metadata import version
 from typing import Any
 
 from homeassistant.components import stt
-from tools.home_assistant_harness import Transcribe
 
+from .harness import Transcribe
 from .home_assistant import PCM_16K_MONO, add_deepgram, running_home_assistant
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 
 from custom_components.deepgram.const import CONF_END_OF_COMMAND, END_BY_HOME_ASSISTANT
-from tools.home_assistant_harness import Transcribe
 
 from .client_entity import open_with_options, versions
+from .harness import Transcribe
 
 __all__ = ["open_client", "versions"]
 

@@ -9,7 +9,8 @@ from importlib.metadata import version
 import aiohttp
 
 from custom_components.deepgram.protocol import DeepgramClient, LiveOptions
-from tools.home_assistant_harness import SAMPLE_RATE, Transcribe
+
+from .harness import SAMPLE_RATE, Transcribe
 
 # What the entity asks for 16 kHz mono PCM (see stt.live_options).
 OPTIONS = LiveOptions(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from tools.home_assistant_harness import Transcribe
+from .harness import Transcribe
 
 
 @asynccontextmanager

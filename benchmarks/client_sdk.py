@@ -17,7 +17,7 @@ from deepgram import AsyncDeepgramClient
 from deepgram.environment import DeepgramClientEnvironment
 from deepgram.listen.v1.types import ListenV1Results
 
-from tools.home_assistant_harness import SAMPLE_RATE, Transcribe
+from .harness import SAMPLE_RATE, Transcribe
 
 
 @asynccontextmanager

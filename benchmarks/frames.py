@@ -24,9 +24,9 @@ import time
 import aiohttp
 
 from custom_components.deepgram.protocol import DeepgramClient
-from tools.home_assistant_harness import SAMPLE_RATE
 
 from .client_integration import OPTIONS
+from .harness import SAMPLE_RATE
 from .runner import WORK, Server, _cpus
 
 BYTES_PER_SECOND = SAMPLE_RATE * 2

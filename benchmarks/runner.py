@@ -24,9 +24,8 @@ import tempfile
 import time
 from typing import Any
 
-from tools.home_assistant_harness import DEFAULT_CHUNK_MS, Job, Utterance
-
 from .audio import utterances
+from .harness import DEFAULT_CHUNK_MS, Job, Utterance
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / ".bench"

@@ -40,8 +40,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.setup import async_setup_component
 from local_deepgram_server import DeepgramTestServer
-from tools.home_assistant_harness import rss_bytes
 
+from .harness import rss_bytes
 from .home_assistant import add_deepgram, running_home_assistant
 
 ENGINE = "tts.deepgram_aura_2"
