@@ -42,9 +42,11 @@ class Speaker(Protocol):
 
     async def stoppable[T](self, start: Callable[[], Awaitable[T]]) -> T:
         """Run one step of an answer so that closing the speaker stops it."""
+        ...
 
     async def connect_stream(self, options: SpeakOptions) -> aiohttp.ClientWebSocketResponse:
         """Open a `/v1/speak` websocket."""
+        ...
 
 
 class SpeechStream:
