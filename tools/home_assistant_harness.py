@@ -25,7 +25,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 # The Python whose Home Assistant runs as `hass`: the tests' own unless
 # DEEPGRAM_E2E_HASS_PYTHON names another (scripts/test sets it to the newest
