@@ -24,6 +24,12 @@ from .const import (
 )
 from .health import MODEL_UNAVAILABLE, VOICE_UNAVAILABLE, ServiceHealth, delete_issues
 from .keyterms import HomeKeyterms
+from .model_list import (
+    async_clear_unlisted_model,
+    async_listed_voices,
+    async_model_list,
+    async_report_unlisted_model,
+)
 from .protocol import (
     DEFAULT_SERVER,
     DeepgramAuthenticationError,
@@ -32,6 +38,7 @@ from .protocol import (
     DeepgramSpeaker,
 )
 from .protocol.aura_voices import DEFAULT_VOICE
+from .protocol.model_list import ModelList
 from .settings import StreamSettings
 from .voice import VoiceCatalogue, account_has_voice, voice_subentry
 
@@ -121,8 +128,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
         session=async_get_clientsession(hass),
         server=entry.data.get(CONF_SERVER, DEFAULT_SERVER),
     )
+    server, api_key = entry.data.get(CONF_SERVER, DEFAULT_SERVER), entry.data[CONF_API_KEY]
+    session = async_get_clientsession(hass)
+    models = await async_model_list(hass, session, server, api_key)
     health = ServiceHealth(hass, entry.entry_id, entry.title)
-    settings = _offered_settings(entry, health)
+    settings = _offered_settings(entry, health, models)
+    async_report_unlisted_model(hass, entry.entry_id, entry.title, settings.model, models)
     keyterms = HomeKeyterms(hass, settings.custom_keyterms, from_home=settings.home_keyterms)
     entry.async_on_unload(keyterms.async_start())
     entry.runtime_data = DeepgramData(
@@ -136,6 +147,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
             lambda refresh: entry.async_create_background_task(
                 hass, refresh, "deepgram voice list"
             ),
+            # The voices come with the models, in one fetch.
+            list_voices=lambda: async_listed_voices(hass, session, server, api_key),
         ),
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -143,15 +156,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
     return True
 
 
-def _offered_settings(entry: DeepgramConfigEntry, health: ServiceHealth) -> StreamSettings:
+def _offered_settings(
+    entry: DeepgramConfigEntry, health: ServiceHealth, models: ModelList
+) -> StreamSettings:
     """Return the entry's settings, on the default model if its own is no longer offered.
 
-    Voice commands keep working on the default model; a Repairs issue says so and
-    lets the user choose another.
+    A model the server lists or the built-in table knows stays in use (with the
+    server's languages); another one falls back to the default model: voice
+    commands keep working, and a Repairs issue says so and lets the user choose.
     """
     stored = StreamSettings.from_options(entry.options)
-    settings = stored.on_offered_model()
-    if settings is stored:
+    settings = stored.on_offered_model(models).on_server(models)
+    if settings.model == stored.model:
         health.setting_available(MODEL_UNAVAILABLE)
         return settings
     fallback = settings.speech_model.label
@@ -239,3 +255,4 @@ async def async_unload_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) ->
 async def async_remove_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> None:
     """Take the entry's Repairs issues away with it."""
     delete_issues(hass, entry.entry_id)
+    async_clear_unlisted_model(hass, entry.entry_id)

@@ -67,19 +67,21 @@ from .const import (
     REGION_SERVERS,
     SUBENTRY_VOICE,
 )
+from .model_list import async_model_list
 from .protocol import (
     DEFAULT_MODEL,
     MULTILINGUAL,
-    SPEECH_MODELS,
     DeepgramAuthenticationError,
     DeepgramClient,
     DeepgramError,
     normalize_server,
 )
+from .protocol.model_list import BUILT_IN_MODELS, ModelList
 from .protocol.models import (
+    ModelRef,
+    SpeechModel,
     language_name,
     language_tags,
-    model_label,
     multilingual_languages,
 )
 from .settings import StreamSettings
@@ -87,15 +89,6 @@ from .voice import account_has_voice, voice_subentry
 from .voice_flow import DeepgramVoiceFlow
 
 API_KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-MODEL_SELECTOR = SelectSelector(
-    SelectSelectorConfig(
-        options=[
-            SelectOptionDict(value=model.name, label=model.label)
-            for model in SPEECH_MODELS.values()
-        ],
-        mode=SelectSelectorMode.DROPDOWN,
-    )
-)
 # A region by its key (translated), or a self-hosted server's URL typed in.
 SERVER_SELECTOR = SelectSelector(
     SelectSelectorConfig(
@@ -110,13 +103,6 @@ SERVER_SECTION = section(
     {"collapsed": True},
 )
 
-STEP_USER_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_API_KEY): API_KEY_SELECTOR,
-        vol.Required(CONF_MODEL, default=DEFAULT_MODEL): MODEL_SELECTOR,
-        vol.Required(CONF_ADVANCED): SERVER_SECTION,
-    }
-)
 STEP_REAUTH_SCHEMA = vol.Schema({vol.Required(CONF_API_KEY): API_KEY_SELECTOR})
 STEP_RECONFIGURE_SCHEMA = vol.Schema(
     {vol.Required(CONF_API_KEY): API_KEY_SELECTOR, vol.Required(CONF_SERVER): SERVER_SELECTOR}
@@ -128,7 +114,6 @@ END_OF_COMMAND_SELECTOR = SelectSelector(
         translation_key="end_of_command",
     )
 )
-OPTIONS_MODEL_SCHEMA = vol.Schema({vol.Required(CONF_MODEL): MODEL_SELECTOR})
 # Example server URLs: Home Assistant's translation rules keep URLs out of the strings.
 SERVER_PLACEHOLDERS = {
     "self_hosted_url": "http://192.168.1.20:8080",
@@ -143,30 +128,71 @@ def _number(minimum: float, maximum: float, step: float, unit: str | None = None
     return vol.All(selector, vol.Coerce(int)) if float(step).is_integer() else selector
 
 
-def entry_title(model: str, language: str) -> str:
+def model_selector(models: ModelList, *, also: str | None = None, typed: bool = False) -> Any:
+    """Offer the server's streaming models by label; `also` keeps a stored model shown.
+
+    With `typed`, a model the list does not show yet can be typed in (set-up,
+    before the server's list is known); it is checked against that list.
+    """
+    offered = list(models.models.values())
+    if also is not None and not models.offers(also):
+        offered.append(models.describe(also))
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=[SelectOptionDict(value=model.name, label=model.label) for model in offered],
+            custom_value=typed,
+            mode=SelectSelectorMode.DROPDOWN,
+        )
+    )
+
+
+# The repair of a model no longer offered chooses among the built-in models.
+OPTIONS_MODEL_SCHEMA = vol.Schema({vol.Required(CONF_MODEL): model_selector(BUILT_IN_MODELS)})
+
+
+def user_schema(models: ModelList) -> vol.Schema:
+    """Return the set-up form: key, model (of `models`) and the folded server."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_API_KEY): API_KEY_SELECTOR,
+            vol.Required(CONF_MODEL, default=DEFAULT_MODEL): model_selector(models, typed=True),
+            vol.Required(CONF_ADVANCED): SERVER_SECTION,
+        }
+    )
+
+
+def _described(model: ModelRef) -> SpeechModel:
+    """Return a model's description; a name the built-in table lacks is described from itself."""
+    return model if isinstance(model, SpeechModel) else BUILT_IN_MODELS.describe(model)
+
+
+def entry_title(model: ModelRef, language: str, names: Mapping[str, str] | None = None) -> str:
     """Name an entry after what it does, e.g. "Deepgram Nova-3 (English)"."""
+    label = _described(model).label
     if language == LANGUAGE_FOLLOW_PIPELINE:
-        return f"Deepgram {model_label(model)}"
-    return f"Deepgram {model_label(model)} ({language_name(language)})"
+        return f"Deepgram {label}"
+    return f"Deepgram {label} ({language_name(language, names)})"
 
 
-def _language_choices(codes: tuple[str, ...]) -> list[SelectOptionDict]:
+def _language_choices(
+    codes: tuple[str, ...], names: Mapping[str, str] | None
+) -> list[SelectOptionDict]:
     """Return the languages as choices, in the order of their names."""
     return sorted(
-        (SelectOptionDict(value=code, label=language_name(code)) for code in codes),
+        (SelectOptionDict(value=code, label=language_name(code, names)) for code in codes),
         key=lambda choice: choice["label"],
     )
 
 
-def language_selector(model: str) -> SelectSelector:
+def language_selector(model: SpeechModel, names: Mapping[str, str] | None = None) -> SelectSelector:
     """Offer the voice assistant's language, multilingual, then the model's languages.
 
     The languages include those the model recognises only through `multi`.
     """
-    choices = _language_choices(language_tags(model))
+    choices = _language_choices(language_tags(model), names)
     # These labels are translated by the frontend from the selector's key.
     first = [SelectOptionDict(value=LANGUAGE_FOLLOW_PIPELINE, label="pipeline")]
-    if MULTILINGUAL in SPEECH_MODELS[model].languages:
+    if MULTILINGUAL in model.languages:
         first.append(SelectOptionDict(value=MULTILINGUAL, label="multi"))
     return SelectSelector(
         SelectSelectorConfig(
@@ -177,22 +203,23 @@ def language_selector(model: str) -> SelectSelector:
     )
 
 
-def other_languages_selector(model: str) -> SelectSelector:
+def other_languages_selector(
+    model: SpeechModel, names: Mapping[str, str] | None = None
+) -> SelectSelector:
     """Offer every language the model's `multi` recognises, several at once."""
     return SelectSelector(
         SelectSelectorConfig(
-            options=_language_choices(multilingual_languages(model)),
+            options=_language_choices(multilingual_languages(model), names),
             multiple=True,
             mode=SelectSelectorMode.DROPDOWN,
         )
     )
 
 
-def default_language(model: str, current: str | None = None) -> str:
+def default_language(model: ModelRef, current: str | None = None) -> str:
     """Keep the current language if the model has it, else follow the voice assistant."""
-    if current is not None and (
-        current in language_tags(model) or current in SPEECH_MODELS[model].languages
-    ):
+    model = _described(model)
+    if current is not None and (current in language_tags(model) or current in model.languages):
         return current
     return LANGUAGE_FOLLOW_PIPELINE
 
@@ -289,6 +316,8 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
         """Start with nothing validated."""
         self._data: dict[str, Any] = {}
         self._model = DEFAULT_MODEL
+        # The models of the server being set up, once it is known.
+        self._models = BUILT_IN_MODELS
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the key, the model and (folded away) the server."""
@@ -298,11 +327,20 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
                 self.hass, user_input[CONF_API_KEY], user_input[CONF_ADVANCED][CONF_SERVER]
             )
             if not errors:
-                self._model = user_input[CONF_MODEL]
-                return await self.async_step_language()
+                self._models = await async_model_list(
+                    self.hass,
+                    async_get_clientsession(self.hass),
+                    self._data[CONF_SERVER],
+                    self._data[CONF_API_KEY],
+                )
+                if self._models.offers(user_input[CONF_MODEL]):
+                    self._model = user_input[CONF_MODEL]
+                    return await self.async_step_language()
+                # The form again, with the models this server offers.
+                errors[CONF_MODEL] = "model_not_offered"
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(STEP_USER_SCHEMA, user_input),
+            data_schema=self.add_suggested_values_to_schema(user_schema(self._models), user_input),
             errors=errors,
             description_placeholders=SERVER_PLACEHOLDERS,
         )
@@ -311,12 +349,13 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask for one of the chosen model's languages."""
+        model = self._models.describe(self._model)
         if user_input is not None:
             language = user_input[CONF_LANGUAGE]
             await self.async_set_unique_id(entry_unique_id(self._data, self._model, language))
             self._abort_if_unique_id_configured()
             return self.async_create_entry(
-                title=entry_title(self._model, language),
+                title=entry_title(model, language, self._models.language_names),
                 data=self._data,
                 options={CONF_MODEL: self._model, CONF_LANGUAGE: language},
                 # The account's first entry brings its voice.
@@ -326,15 +365,15 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         schema = vol.Schema(
             {
-                vol.Required(
-                    CONF_LANGUAGE, default=default_language(self._model)
-                ): language_selector(self._model)
+                vol.Required(CONF_LANGUAGE, default=default_language(model)): language_selector(
+                    model, self._models.language_names
+                )
             }
         )
         return self.async_show_form(
             step_id="language",
             data_schema=schema,
-            description_placeholders={"model": SPEECH_MODELS[self._model].label},
+            description_placeholders={"model": model.label},
         )
 
     async def async_step_reauth(
@@ -404,19 +443,28 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
     def __init__(self) -> None:
         """Start with the model not chosen yet."""
         self._model = DEFAULT_MODEL
+        self._models = BUILT_IN_MODELS
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the model first: the other settings depend on it."""
         if user_input is not None:
             self._model = user_input[CONF_MODEL]
             return await self.async_step_recognition()
+        data = self.config_entry.data
+        # The list the entry's set-up fetched, unless it is old by now.
+        self._models = await async_model_list(
+            self.hass, async_get_clientsession(self.hass), data[CONF_SERVER], data[CONF_API_KEY]
+        )
         # A model no longer offered is shown as the one in use instead.
-        current = StreamSettings.from_options(self.config_entry.options).on_offered_model()
+        current = StreamSettings.from_options(self.config_entry.options).on_offered_model(
+            self._models
+        )
+        schema = vol.Schema(
+            {vol.Required(CONF_MODEL): model_selector(self._models, also=current.model)}
+        )
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_MODEL_SCHEMA, {CONF_MODEL: current.model}
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, {CONF_MODEL: current.model}),
         )
 
     async def async_step_recognition(
@@ -437,7 +485,7 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
             # Who ends a command defaults by model: show the new model's default.
             suggested.pop(CONF_END_OF_COMMAND, None)
         # Only the languages this model's `multi` recognises can be shown as chosen.
-        served = multilingual_languages(self._model)
+        served = multilingual_languages(self._models.describe(self._model))
         suggested[CONF_OTHER_LANGUAGES] = [
             code for code in suggested.get(CONF_OTHER_LANGUAGES, ()) if code in served
         ]
@@ -445,22 +493,22 @@ class DeepgramOptionsFlow(OptionsFlowWithReload):
             step_id="recognition",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
-            description_placeholders={"model": SPEECH_MODELS[self._model].label},
+            description_placeholders={"model": self._models.describe(self._model).label},
         )
 
     def _recognition_schema(self, current: StreamSettings) -> vol.Schema:
         """Build the form for the chosen model: Flux and Nova take different settings."""
         defaults = StreamSettings()
-        model_defaults = StreamSettings(model=self._model)
-        model = SPEECH_MODELS[self._model]
+        model = self._models.describe(self._model)
+        model_defaults = StreamSettings(model=self._model, listed_model=model)
         fields: dict[Any, Any] = {
             vol.Required(
-                CONF_LANGUAGE, default=default_language(self._model, current.language)
-            ): language_selector(self._model),
+                CONF_LANGUAGE, default=default_language(model, current.language)
+            ): language_selector(model, self._models.language_names),
         }
         if model.takes_language_hints:
             fields[vol.Optional(CONF_OTHER_LANGUAGES, default=[])] = other_languages_selector(
-                self._model
+                model, self._models.language_names
             )
         flags = [CONF_NUMERALS, CONF_PROFANITY_FILTER, CONF_STRIP_PUNCTUATION]
         if not model.flux:

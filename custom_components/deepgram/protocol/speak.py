@@ -9,7 +9,6 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from http import HTTPStatus
-import json
 import logging
 from typing import Any, Final, TypeVar
 
@@ -18,6 +17,7 @@ from yarl import URL
 
 from .aura_voices import Voice, parse_models
 from .errors import DeepgramConnectionError
+from .model_list import fetch_model_list
 from .options import SpeakOptions
 from .sentences import (
     CHARACTERS_PER_MINUTE,
@@ -28,10 +28,7 @@ from .sentences import (
 from .speech_stream import STOPPED_MESSAGE, SpeakingStoppedError, SpeechStream
 from .transport import (
     DEFAULT_SERVER,
-    MAX_RESPONSE_BYTES,
     endpoint_url,
-    reaching,
-    read_body,
     read_refusal,
     request_headers,
 )
@@ -42,7 +39,6 @@ LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 SPEAK_PATH: Final = "/v1/speak"
-MODELS_PATH: Final = "/v1/models"
 # The rates the websocket takes for linear16.
 STREAM_SAMPLE_RATES: Final = (8000, 16000, 24000, 32000, 48000)
 DEFAULT_SAMPLE_RATE: Final = 24000
@@ -226,20 +222,10 @@ class DeepgramSpeaker:
 
     async def voices(self) -> list[Voice]:
         """Return the Aura-2 voices the server lists at `GET /v1/models`."""
-        url = endpoint_url(self.server, MODELS_PATH)
-        async with (
-            reaching(url, self.connect_timeout, timed_out="Timed out listing Deepgram's voices"),
-            self._session.get(url, headers=self._headers) as response,
-        ):
-            if response.status != HTTPStatus.OK:
-                raise await read_refusal(response, REFUSED)
-            # The catalogue is longer than any other answer Deepgram gives.
-            raw = await read_body(response, 4 * MAX_RESPONSE_BYTES)
-        try:
-            return parse_models(json.loads(raw))
-        except ValueError as err:
-            msg = "Deepgram's model list is not JSON"
-            raise DeepgramConnectionError(msg) from err
+        document = await fetch_model_list(
+            self._session, self.server, self._api_key, bound=self.connect_timeout
+        )
+        return parse_models(document)
 
     async def close(self) -> None:
         """Stop every answer in progress and every one to come (the entry unloads).
