@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 import sys
 
-from tests.speech import synthesize
+from local_deepgram_server.speech import synthesize
 
 from .harness import SAMPLE_RATE, Utterance
 

@@ -1,6 +1,6 @@
 """Who ends a voice command, and when: pauses kept whole vs. answers that come fast.
 
-The pause corpus (`tests.speech.PAUSED_COMMANDS`: English and German commands
+The pause corpus (`local_deepgram_server.speech.PAUSED_COMMANDS`: English and German commands
 spoken by espeak-ng, each once in one go and once with a pause of 0.3, 0.5, 0.7
 and 1.0 s inside, then 1.5 s of silence) goes through an Assist pipeline into
 Deepgram entries set up each way below, against the local Deepgram server,
@@ -55,8 +55,8 @@ from homeassistant.components.assist_pipeline.pipeline import AudioSettings
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.setup import async_setup_component
-from tests.deepgram_server import DeepgramTestServer
-from tests.speech import (
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import (
     PAUSED_COMMANDS,
     PAUSES,
     PausedCommand,

@@ -101,7 +101,7 @@ class Server:
         """Start it; return once it listens."""
         command = [
             str(MAIN_PYTHON),
-            *("-m", "tests.deepgram_server", "--port", "0", "--idle-timeout", "60"),
+            *("-m", "local_deepgram_server", "--port", "0", "--idle-timeout", "60"),
             *("--finalize-delay", str(SERVER_DELAY)),
             *("--prerecorded-delay-per-second", str(BATCH_DELAY_PER_SECOND)),
             *("--scripts-by-key", str(scripts)),

@@ -21,8 +21,8 @@ import time
 from custom_components.deepgram.const import END_BY_HOME_ASSISTANT
 from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
-from tests.deepgram_server import DeepgramTestServer
-from tests.speech import chunked, synthesize
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import chunked, synthesize
 
 from .home_assistant import PCM_16K_MONO, add_deepgram, running_home_assistant
 

@@ -39,7 +39,7 @@ from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.setup import async_setup_component
-from tests.deepgram_server import DeepgramTestServer
+from local_deepgram_server import DeepgramTestServer
 
 from .harness import rss_bytes
 from .home_assistant import add_deepgram, running_home_assistant

@@ -25,8 +25,7 @@ from custom_components.deepgram.protocol import DeepgramClient
 from homeassistant.components import tts
 from homeassistant.const import CONF_API_KEY
 from homeassistant.util import ssl as ssl_util
-
-from .deepgram_server import DeepgramTestServer, LocalCertificate
+from local_deepgram_server import DeepgramTestServer, LocalCertificate
 
 API_KEY = "dg-test-key-4f1c9a"
 PROJECT_ID = "3f7c2a9e-5b1d-4c8e-9a6f-0d2e4b6c8a10"

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import aiohttp
 import pytest
 
-from .deepgram_server import DeepgramTestServer, LocalCertificate
+from local_deepgram_server import DeepgramTestServer, LocalCertificate
 
 SPEAK_KEY = "speak-key"
 SENTENCE = "The quick brown fox jumps over the lazy dog."

@@ -29,12 +29,12 @@ from custom_components.deepgram.protocol import (
     UtteranceEnd,
     parse_message,
 )
-from custom_components.deepgram.protocol.client import http_error
 from custom_components.deepgram.protocol.errors import error_for_status
+from custom_components.deepgram.protocol.transport import refusal_error
+from local_deepgram_server import NET0001_REASON, DeepgramTestServer
+from local_deepgram_server.speech import chunked, stream_chunks, synthesize
 
 from . import server_testing
-from .deepgram_server import NET0001_REASON, DeepgramTestServer
-from .speech import chunked, stream_chunks, synthesize
 
 CAPTURES = Path(__file__).parent / "fixtures" / "captures"
 KEY = "capture-key"
@@ -229,7 +229,7 @@ def documented_error_bodies() -> list[tuple[int, dict[str, Any]]]:
 @pytest.mark.parametrize(("status", "body"), documented_error_bodies())
 def test_client_reads_every_documented_error_body(status: int, body: dict[str, Any]) -> None:
     """Both shapes (err_code/err_msg and category/message) give Deepgram's reason and id."""
-    error = http_error(status, dict(body), "Deepgram refused")
+    error = refusal_error(status, "Deepgram refused", headers={}, body=dict(body))
     assert type(error) is type(error_for_status(status, "", detail=None, request_id=None))
     assert error.detail == body.get("err_msg", body.get("message"))
     assert error.detail

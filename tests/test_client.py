@@ -26,10 +26,10 @@ from custom_components.deepgram.protocol import (
     Results,
     client as client_module,
 )
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import chunk_bytes, chunked, synthesize
 
 from .conftest import API_KEY, PROJECT_ID
-from .deepgram_server import DeepgramTestServer
-from .speech import chunk_bytes, chunked, synthesize
 
 PHRASE = "turn on the kitchen light"
 PCM = LiveOptions(model="nova-3", language="en", encoding="linear16", sample_rate=16000, channels=1)

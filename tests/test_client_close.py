@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from custom_components.deepgram.protocol import DeepgramClient, DeepgramConnectionError, LiveOptions
-
-from .deepgram_server import DeepgramTestServer, server as server_module
-from .deepgram_server.handshake import hang
+from local_deepgram_server import DeepgramTestServer, server as server_module
+from local_deepgram_server.handshake import hang
 
 PCM = LiveOptions(model="nova-3", language="en", encoding="linear16", sample_rate=16000, channels=1)
 

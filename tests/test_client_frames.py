@@ -11,10 +11,10 @@ import pytest
 
 from custom_components.deepgram.protocol import DeepgramClient, LiveOptions
 from custom_components.deepgram.protocol.client import AudioFramer
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.sessions import RecordedSession
+from local_deepgram_server.speech import chunked, synthesize
 
-from .deepgram_server import DeepgramTestServer
-from .deepgram_server.sessions import RecordedSession
-from .speech import chunked, synthesize
 from .test_deepgram_server import ogg_page
 
 PHRASE = "turn on the kitchen light"

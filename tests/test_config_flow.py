@@ -19,10 +19,10 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from local_deepgram_server import DeepgramTestServer
 
 from . import setup_integration
 from .conftest import API_KEY, PROJECT_ID
-from .deepgram_server import DeepgramTestServer
 
 
 def user_input(server: str, *, api_key: str = API_KEY, model: str = "nova-3") -> dict[str, object]:

@@ -15,18 +15,19 @@ import aiohttp
 from aiohttp import WSMsgType
 import pytest
 
-from . import server_testing
-from .deepgram_server import (
+from local_deepgram_server import (
     NET0001_REASON,
     DeepgramTestServer,
     LocalCertificate,
     Transcriber,
     TranscriberConfig,
 )
-from .deepgram_server.flux import Thresholds, TurnEvent, TurnTracker
-from .deepgram_server.server import FLUX_IDLE_REASON
-from .deepgram_server.transcriber import AudioMeter, Segment, SpeechStarted, UtteranceEnd
-from .speech import chunk_bytes, chunked, stream_chunks, synthesize, wav_file
+from local_deepgram_server.flux import Thresholds, TurnEvent, TurnTracker
+from local_deepgram_server.server import FLUX_IDLE_REASON
+from local_deepgram_server.speech import chunk_bytes, chunked, stream_chunks, synthesize, wav_file
+from local_deepgram_server.transcriber import AudioMeter, Segment, SpeechStarted, UtteranceEnd
+
+from . import server_testing
 
 KEY = "good-key"
 PHRASE = "turn on the kitchen light"

@@ -12,9 +12,9 @@ import aiohttp
 from aiohttp import WSMsgType
 import pytest
 
-from .deepgram_server import DeepgramTestServer
-from .deepgram_server.__main__ import _arguments
-from .speech import chunk_bytes, chunked, stream_chunks, synthesize, wav_file
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.__main__ import _arguments
+from local_deepgram_server.speech import chunk_bytes, chunked, stream_chunks, synthesize, wav_file
 
 PCM = {"model": "nova-3", "encoding": "linear16", "sample_rate": "16000", "channels": "1"}
 

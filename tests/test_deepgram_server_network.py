@@ -18,12 +18,12 @@ from homeassistant.helpers.aiohttp_client import (
     async_create_clientsession,
     async_get_clientsession,
 )
+from local_deepgram_server import PIECES, DeepgramTestServer, LocalCertificate
+from local_deepgram_server.network import SEGMENT_BYTES
+from local_deepgram_server.speech import chunked, synthesize
 
 from . import server_testing
 from .conftest import API_KEY
-from .deepgram_server import PIECES, DeepgramTestServer, LocalCertificate
-from .deepgram_server.network import SEGMENT_BYTES
-from .speech import chunked, synthesize
 
 ROOT = Path(__file__).parent.parent
 
@@ -139,11 +139,11 @@ async def test_server_events_tell_when_a_stream_starts_and_ends(socket_enabled: 
 async def test_command_line_serves_tls_with_the_authority_written_out(
     socket_enabled: None, tmp_path: Path
 ) -> None:
-    """`python -m tests.deepgram_server --tls DIR` serves https; DIR holds the authority."""
+    """`python -m local_deepgram_server --tls DIR` serves https; DIR holds the authority."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.deepgram_server",
+        "local_deepgram_server",
         "--port",
         "0",
         "--tls",

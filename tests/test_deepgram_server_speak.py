@@ -15,11 +15,12 @@ import aiohttp
 from aiohttp import WSMsgType
 import pytest
 
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speak import close_reason
+from local_deepgram_server.synthesis import AudioFormat
+from local_deepgram_server.voices import VOICES
+
 from . import server_testing
-from .deepgram_server import DeepgramTestServer
-from .deepgram_server.speak import close_reason
-from .deepgram_server.synthesis import AudioFormat
-from .deepgram_server.voices import VOICES
 from .server_testing import SENTENCE, SPEAK_KEY, Refusal, auth, bad_format, bad_query
 
 KEY = SPEAK_KEY

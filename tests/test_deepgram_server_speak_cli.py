@@ -10,11 +10,11 @@ import wave
 
 import pytest
 
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speak import close_reason
 from tools import speak, transcribe
 
 from . import server_testing
-from .deepgram_server import DeepgramTestServer
-from .deepgram_server.speak import close_reason
 
 KEY = "cli-speak-key"
 TEXT = "The kitchen lights are on."

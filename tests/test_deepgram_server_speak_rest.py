@@ -12,8 +12,9 @@ import wave
 import aiohttp
 import pytest
 
+from local_deepgram_server import DeepgramTestServer
+
 from . import server_testing
-from .deepgram_server import DeepgramTestServer
 from .server_testing import SENTENCE, SPEAK_KEY, Refusal, auth, bad_format, bad_query
 
 KEY = SPEAK_KEY

@@ -18,11 +18,11 @@ from custom_components.deepgram import SESSIONS_KEPT
 from homeassistant.components import tts
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import chunked, synthesize
 
 from . import METADATA, setup_integration
 from .conftest import API_KEY
-from .deepgram_server import DeepgramTestServer
-from .speech import chunked, synthesize
 
 
 async def say(text: str) -> AsyncIterator[bytes]:

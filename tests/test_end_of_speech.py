@@ -30,11 +30,17 @@ from homeassistant.components import stt
 from homeassistant.components.assist_pipeline import PipelineEvent, PipelineEventType
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from local_deepgram_server import DeepgramTestServer, RecordedSession
+from local_deepgram_server.speech import (
+    PausedCommand,
+    chunked,
+    spoken_with_pauses,
+    synthesize,
+    trim_silence,
+)
 
 from . import METADATA, setup_integration
-from .deepgram_server import DeepgramTestServer, RecordedSession
 from .pipeline import CHUNK, SKIPS_VAD_ON_REQUEST, Microphone, finite, run_pipeline
-from .speech import PausedCommand, chunked, spoken_with_pauses, synthesize, trim_silence
 
 ENTITY_ID = "stt.deepgram_nova_3_english"
 PHRASE = "turn on the kitchen light"

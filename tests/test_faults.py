@@ -29,11 +29,11 @@ from homeassistant.components import stt
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.server import DROP_CONNECTION
+from local_deepgram_server.speech import chunked, synthesize
 
 from . import METADATA, setup_integration
-from .deepgram_server import DeepgramTestServer
-from .deepgram_server.server import DROP_CONNECTION
-from .speech import chunked, synthesize
 
 PHRASE = "turn on the kitchen light"
 ERROR = stt.SpeechResult(None, stt.SpeechResultState.ERROR)

@@ -20,11 +20,11 @@ from custom_components.deepgram.protocol import (
 )
 from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import chunked, synthesize
 
 from . import METADATA, setup_integration
 from .conftest import API_KEY
-from .deepgram_server import DeepgramTestServer
-from .speech import chunked, synthesize
 
 PHRASE = "Turn on the kitchen light."
 FLUX = LiveOptions(model="flux-general-en", encoding="linear16", sample_rate=16000)

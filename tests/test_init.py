@@ -13,11 +13,11 @@ from custom_components.deepgram.const import DOMAIN
 from homeassistant.components import stt
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
+from local_deepgram_server import DeepgramTestServer, server as server_module
+from local_deepgram_server.handshake import hang
+from local_deepgram_server.speech import chunked, synthesize
 
 from . import METADATA, setup_integration
-from .deepgram_server import DeepgramTestServer, server as server_module
-from .deepgram_server.handshake import hang
-from .speech import chunked, synthesize
 
 PHRASE = "turn on the kitchen light"
 

@@ -24,10 +24,10 @@ from homeassistant.helpers import (
 )
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import chunked, synthesize
 
 from . import METADATA, setup_integration
-from .deepgram_server import DeepgramTestServer
-from .speech import chunked, synthesize
 
 
 def test_groups_keep_their_priority_and_sort_within() -> None:

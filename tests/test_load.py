@@ -18,10 +18,10 @@ from homeassistant.components import stt
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import chunked, synthesize
 
 from . import METADATA, setup_integration
-from .deepgram_server import DeepgramTestServer
-from .speech import chunked, synthesize
 
 ROOMS = ("kitchen", "hallway", "bedroom", "garage", "office")
 THINGS = ("light", "fan", "heater", "blinds", "speaker", "lamp", "plug", "tv", "radio", "kettle")

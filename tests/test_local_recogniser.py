@@ -10,10 +10,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from .deepgram_server import DeepgramTestServer
-from .deepgram_server.grammar import jsgf, name_words, names_from_terms, names_in_config
-from .deepgram_server.recogniser import SpeechRecogniser, mono_16k
-from .speech import chunk_bytes, chunked, synthesize, wav_file
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.grammar import jsgf, name_words, names_from_terms, names_in_config
+from local_deepgram_server.recogniser import SpeechRecogniser, mono_16k
+from local_deepgram_server.speech import chunk_bytes, chunked, synthesize, wav_file
+
 from .test_deepgram_server import drain, send_audio
 
 HOME = ("Kitchen", "Living Room", "Bedroom", "Garage")

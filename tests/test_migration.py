@@ -17,9 +17,9 @@ from custom_components.deepgram.const import (
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from local_deepgram_server import DeepgramTestServer
 
 from .conftest import API_KEY, PROJECT_ID
-from .deepgram_server import DeepgramTestServer
 
 ENTITY_ID = "stt.deepgram_nova_3_english"
 

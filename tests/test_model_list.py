@@ -27,11 +27,11 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import chunk_bytes, chunked, synthesize
 
 from . import pcm_metadata, setup_integration
 from .conftest import API_KEY
-from .deepgram_server import DeepgramTestServer
-from .speech import chunk_bytes, chunked, synthesize
 
 PHRASE = "turn on the kitchen light"
 

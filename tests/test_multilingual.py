@@ -20,11 +20,11 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.deepgram.const import CONF_LANGUAGE, CONF_MODEL, CONF_OTHER_LANGUAGES
 from homeassistant.components.assist_pipeline import PipelineEventType
 from homeassistant.core import HomeAssistant
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import chunked, synthesize
 
 from . import setup_integration
-from .deepgram_server import DeepgramTestServer
 from .pipeline import CHUNK, Microphone, run_pipeline
-from .speech import chunked, synthesize
 from .test_deepgram_server import (
     CHUNK as SERVER_CHUNK,
     PCM,

@@ -23,10 +23,10 @@ from custom_components.deepgram import stt as deepgram_stt
 from custom_components.deepgram.const import CONF_END_OF_COMMAND, END_BY_HOME_ASSISTANT
 from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import chunked, synthesize
 
 from . import setup_integration
-from .deepgram_server import DeepgramTestServer
-from .speech import chunked, synthesize
 
 # On a Home Assistant that already has partial results (CI's newest job), its own
 # sources; here, the 2026.11 sources that scripts/setup fetched.

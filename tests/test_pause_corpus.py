@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from .deepgram_server.flux import Thresholds, TurnEvent, TurnTracker
-from .deepgram_server.transcriber import (
+from local_deepgram_server.flux import Thresholds, TurnEvent, TurnTracker
+from local_deepgram_server.speech import (
+    PAUSED_COMMANDS,
+    PAUSES,
+    chunked,
+    last_speech_seconds,
+    spoken_with_pauses,
+)
+from local_deepgram_server.transcriber import (
     AudioMeter,
     Event,
     Segment,
@@ -14,7 +21,6 @@ from .deepgram_server.transcriber import (
     UtteranceEnd,
     script_words,
 )
-from .speech import PAUSED_COMMANDS, PAUSES, chunked, last_speech_seconds, spoken_with_pauses
 
 TURN_ON_THE = PAUSED_COMMANDS[1]  # "turn on the | kitchen light"
 

@@ -20,9 +20,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.deepgram.const import CONF_SERVER
 from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
+from local_deepgram_server import DeepgramTestServer
 
 from . import METADATA, setup_integration
-from .deepgram_server import DeepgramTestServer
 
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
 TRANSCRIPTS = st.lists(WORDS, max_size=4).map(" ".join)

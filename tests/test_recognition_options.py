@@ -13,11 +13,11 @@ from homeassistant.components import stt
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import chunked, synthesize
 
 from . import pcm_metadata, setup_integration
 from .conftest import PROJECT_ID
-from .deepgram_server import DeepgramTestServer
-from .speech import chunked, synthesize
 
 ENTITY_ID = "stt.deepgram_nova_3_english"
 PHRASE = "turn on the kitchen light"

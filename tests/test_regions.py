@@ -33,11 +33,11 @@ from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, Config
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from local_deepgram_server import DeepgramTestServer, LocalCertificate
+from local_deepgram_server.speech import chunked, synthesize
 
 from .conftest import API_KEY
-from .deepgram_server import DeepgramTestServer, LocalCertificate
 from .pipeline import CHUNK, Microphone, run_pipeline
-from .speech import chunked, synthesize
 
 PHRASE = "turn on the kitchen light"
 

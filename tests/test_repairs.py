@@ -16,10 +16,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import chunked, synthesize
 
 from . import METADATA, setup_integration
-from .deepgram_server import DeepgramTestServer
-from .speech import chunked, synthesize
 
 PHRASE = "turn on the kitchen light"
 GONE_MODEL = "nova-2-teleprinter"

@@ -209,6 +209,11 @@ def _replace(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+def _write_module(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
 def _problems(repo: Path) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for problem in check(repo):
@@ -366,7 +371,7 @@ CASES: list[tuple[Callable[[Path], Any], str, str]] = [
                 repo / "custom_components" / "stt" / "manifest.json", _set("domain", value="stt")
             ),
         ),
-        "manifest-domain",
+        "domain-not-core",
         "collides with a core integration",
     ),
     (
@@ -702,12 +707,12 @@ CASES: list[tuple[Callable[[Path], Any], str, str]] = [
     # Brand images
     (
         lambda repo: (_integration(repo) / "brand" / "icon.png").unlink(),
-        "brand-files",
+        "brand-icon",
         "icon.png: is missing",
     ),
     (
         lambda repo: _png(_integration(repo) / "brand" / "banner.png", (256, 256)),
-        "brand-files",
+        "brand-names",
         "banner.png: is not a brand image name",
     ),
     (
@@ -758,6 +763,17 @@ CASES: list[tuple[Callable[[Path], Any], str, str]] = [
         "brand-images",
         "logo.png: is not trimmed",
     ),
+    # The project's layout
+    (
+        lambda repo: _write_module(repo / "tools" / "speak.py", "from tests.speech import say\n"),
+        "no-tests-imports",
+        "tools/speak.py:1: imports tests",
+    ),
+    (
+        lambda repo: _write_module(repo / "bench" / "run.py", '"""Run."""\n\nimport tests.e2e\n'),
+        "no-tests-imports",
+        "bench/run.py:3: imports tests",
+    ),
 ]
 
 
@@ -798,6 +814,20 @@ def test_command_line_lists_rules_and_reports_problems(
     assert origins["translations-values"] == "hassfest"
     assert origins["hacs-json"] == "HACS"
     assert origins["translations-complete"] == "project"
+    # hassfest and HACS check none of these; they are the project's own.
+    for rule in ("license", "one-integration", "domain-not-core", "brand-names"):
+        assert origins[rule] == "project", rule
+    assert origins["brand-icon"] == "HACS"
+    assert origins["manifest-domain"] == "hassfest"
+
+
+def test_imports_of_tests_from_inside_tests_and_lookalikes_pass(repo: Path) -> None:
+    _write_module(repo / "tests" / "helpers.py", "from tests.speech import say\n")
+    _write_module(repo / "tests" / "e2e" / "run.py", "from .harness import running\n")
+    _write_module(repo / "tools" / "testsuite.py", "import testsuite\nfrom tests_extra import x\n")
+    _write_module(repo / ".venv" / "lib" / "site.py", "import tests\n")
+
+    assert "no-tests-imports" not in _problems(repo)
 
 
 def test_the_example_integration_is_read_as_expected(repo: Path) -> None:

@@ -15,10 +15,15 @@ from custom_components.deepgram.protocol import (
     DeepgramError,
     DeepgramSpeaker,
 )
+from local_deepgram_server import (
+    DeepgramTestServer,
+    LocalCertificate,
+    Network,
+    server as server_module,
+)
+from local_deepgram_server.voices import tts_models
 
 from .conftest import API_KEY, PROJECT_ID
-from .deepgram_server import DeepgramTestServer, LocalCertificate, Network, server as server_module
-from .deepgram_server.voices import tts_models
 
 # Every answer in pieces of a few bytes: a small JSON body is cut too.
 TINY_PIECES = Network(segment_bytes=16, gap=0.0005)

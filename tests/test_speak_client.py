@@ -21,6 +21,13 @@ from custom_components.deepgram.protocol import (
     SpeakOptions,
     speech_stream,
 )
+from custom_components.deepgram.protocol.aura_voices import (
+    CATALOGUE,
+    default_voice,
+    languages_of,
+    parse_models,
+    voices_for,
+)
 from custom_components.deepgram.protocol.sentences import (
     FLUSH,
     FlushPlanner,
@@ -28,16 +35,9 @@ from custom_components.deepgram.protocol.sentences import (
     split_sentences,
 )
 from custom_components.deepgram.protocol.speech_stream import SpeakingStoppedError
-from custom_components.deepgram.protocol.voices import (
-    CATALOGUE,
-    default_voice,
-    languages_of,
-    parse_models,
-    voices_for,
-)
+from local_deepgram_server import DeepgramTestServer
 
 from .conftest import API_KEY
-from .deepgram_server import DeepgramTestServer
 
 THALIA = SpeakOptions(model="aura-2-thalia-en", sample_rate=16000)
 MP3 = SpeakOptions(model="aura-2-thalia-en", encoding="mp3")

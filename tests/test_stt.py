@@ -17,11 +17,11 @@ from homeassistant.components import stt
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import chunk_bytes, chunked, synthesize, wav_file
 
 from . import METADATA, pcm_metadata, setup_integration
 from .conftest import API_KEY
-from .deepgram_server import DeepgramTestServer
-from .speech import chunk_bytes, chunked, synthesize, wav_file
 
 ENTITY_ID = "stt.deepgram_nova_3_english"
 PHRASE = "turn on the kitchen light"

@@ -9,10 +9,9 @@ import wave
 
 import pytest
 
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speech import synthesize, wav_file
 from tools import transcribe
-
-from .deepgram_server import DeepgramTestServer
-from .speech import synthesize, wav_file
 
 KEY = "cli-test-key"
 WORDS = "turn on the kitchen lights"

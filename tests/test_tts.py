@@ -19,9 +19,9 @@ from custom_components.deepgram.tts import WAV_PASSTHROUGH, audio_route
 from homeassistant.components import tts
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from local_deepgram_server import DeepgramTestServer
 
 from . import setup_integration
-from .deepgram_server import DeepgramTestServer
 
 ENGINE = "tts.deepgram_aura_2"
 # Only guards against a hang; the events awaited come long before.

@@ -22,10 +22,10 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
+from local_deepgram_server import DeepgramTestServer
 
 from . import setup_integration
 from .conftest import API_KEY, PROJECT_ID
-from .deepgram_server import DeepgramTestServer
 from .test_config_flow import user_input
 
 OTHER_PROJECT = "9d1e7b3c-2a4f-4e6d-8c0b-1f3a5e7c9b2d"

@@ -21,10 +21,10 @@ from homeassistant.components.tts.entity import TTSAudioRequest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
+from local_deepgram_server import DeepgramTestServer
+from local_deepgram_server.speak_stream import SpeakRecord
 
 from . import setup_integration
-from .deepgram_server import DeepgramTestServer
-from .deepgram_server.speak_stream import SpeakRecord
 
 ENGINE = "tts.deepgram_aura_2"
 MESSAGE = "The front door is locked."

@@ -25,9 +25,9 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from local_deepgram_server import DeepgramTestServer
 
 from . import setup_integration
-from .deepgram_server import DeepgramTestServer
 
 ENGINE = "tts.deepgram_aura_2"
 WAV = {"preferred_format": "wav"}

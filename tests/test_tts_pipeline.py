@@ -47,9 +47,9 @@ from homeassistant.const import MATCH_ALL
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import chat_session
 from homeassistant.setup import async_setup_component
+from local_deepgram_server import DeepgramTestServer
 
 from . import setup_integration
-from .deepgram_server import DeepgramTestServer
 
 ENGINE = "tts.deepgram_aura_2"
 # The first chunk passes Home Assistant's 60 characters, so TTS starts streaming.

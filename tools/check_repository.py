@@ -7,8 +7,10 @@ both). What the actions check that only GitHub knows (the repository's descripti
 topics, issues, releases) is out of reach here.
 
 Sources of the rules: hassfest's manifest, translations, config_flow, dependencies and
-json plugins; the HACS action's hacs.json, manifest, brands, information and license
-validators; the Home Assistant brands guidelines for image sizes.
+json plugins; the HACS action's hacs.json, manifest, brands and information validators;
+the Home Assistant brands guidelines for image sizes. The project's own rules go further:
+a license, one integration, a domain no core integration has, only known brand image
+names, complete translations, and nothing outside tests/ importing tests.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 import json
+import os
 from pathlib import Path
 import re
 import sys
@@ -295,7 +298,7 @@ def check_readme(repo: Repository) -> Iterator[str | tuple[str, str]]:
 
 
 def check_license(repo: Repository) -> Iterator[str | tuple[str, str]]:
-    """Check for an OSI-approved license file GitHub can identify (HACS license check)."""
+    """Check for an OSI-approved license file GitHub can identify (the project's rule)."""
     for name in LICENSE_FILES:
         path = repo.root / name
         if path.is_file():
@@ -303,7 +306,7 @@ def check_license(repo: Repository) -> Iterator[str | tuple[str, str]]:
             if not any(marker in text for marker in LICENSE_MARKERS):
                 yield name, "does not look like an OSI-approved license GitHub can identify"
             return
-    yield "LICENSE", "is missing: the HACS action requires an OSI-approved license"
+    yield "LICENSE", "is missing: the project ships under an OSI-approved license"
 
 
 # --- The integration and its manifest ---------------------------------------------------
@@ -316,7 +319,7 @@ def check_one_integration(repo: Repository) -> Iterator[str | tuple[str, str]]:
         yield "custom_components", "holds no integration (no custom_components/*/manifest.json)"
     elif len(found) > 1:
         names = ", ".join(path.name for path in found)
-        yield "custom_components", f"holds {len(found)} integrations ({names}); HACS allows one"
+        yield "custom_components", f"holds {len(found)} integrations ({names}); expected one"
 
 
 def _manifest_path(repo: Repository) -> str:
@@ -381,7 +384,7 @@ def check_manifest_order(repo: Repository) -> Iterator[str | tuple[str, str]]:
 
 
 def check_manifest_domain(repo: Repository) -> Iterator[str | tuple[str, str]]:
-    """Check that the domain is the directory's name, a slug, and no core integration's."""
+    """Check that the domain is the directory's name and a slug."""
     manifest = repo.manifest
     if manifest is None or repo.integration is None:
         return
@@ -390,7 +393,14 @@ def check_manifest_domain(repo: Repository) -> Iterator[str | tuple[str, str]]:
         yield _manifest_path(repo), f'"domain" must be lowercase letters, digits and _: {domain!r}'
     elif domain != repo.integration.name:
         yield _manifest_path(repo), f'"domain" {domain!r} does not match the directory name'
-    elif (core := _core_components()) is not None and (core / domain).is_dir():
+
+
+def check_domain_not_core(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that the domain is no core integration's, which a custom one would shadow."""
+    domain = (repo.manifest or {}).get("domain")
+    if not isinstance(domain, str) or not DOMAIN_PATTERN.fullmatch(domain):
+        return
+    if (core := _core_components()) is not None and (core / domain).is_dir():
         yield _manifest_path(repo), f'"domain" {domain!r} collides with a core integration'
 
 
@@ -1069,13 +1079,20 @@ def _platforms() -> frozenset[str]:
 # --- Brand images -----------------------------------------------------------------------------
 
 
-def check_brand_files(repo: Repository) -> Iterator[str | tuple[str, str]]:
-    """Check that brand/icon.png exists (HACS brands check) and brand/ has only known names."""
+def check_brand_icon(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that brand/icon.png exists (the HACS brands check)."""
+    if repo.integration is None:
+        return
+    icon = repo.integration / "brand" / "icon.png"
+    if not icon.is_file():
+        yield repo.relative(icon), "is missing: HACS requires a brand icon"
+
+
+def check_brand_names(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that brand/ holds only the image names Home Assistant uses."""
     if repo.integration is None:
         return
     brand = repo.integration / "brand"
-    if not (brand / "icon.png").is_file():
-        yield repo.relative(brand / "icon.png"), "is missing: HACS requires a brand icon"
     if brand.is_dir():
         for path in sorted(brand.iterdir()):
             if path.name not in BRAND_NAMES:
@@ -1140,6 +1157,47 @@ def _image_problems(path: Path, name: str) -> Iterator[str]:
 # --- Helpers ------------------------------------------------------------------------------
 
 
+# --- The project's layout ---------------------------------------------------------------
+
+
+def _project_python_files(root: Path) -> Iterator[Path]:
+    """Yield the Python files outside tests/, hidden directories and installed packages."""
+    for directory, subdirectories, files in os.walk(root):
+        here = Path(directory)
+        subdirectories[:] = sorted(
+            name
+            for name in subdirectories
+            if not name.startswith(".")
+            and name != "node_modules"
+            and not (here == root and name == "tests")
+        )
+        yield from (here / name for name in sorted(files) if name.endswith(".py"))
+
+
+def _imports_tests(tree: ast.AST) -> Iterator[int]:
+    """Yield the line of each import of the `tests` package."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        if any(name == "tests" or name.startswith("tests.") for name in names):
+            yield node.lineno
+
+
+def check_no_tests_imports(repo: Repository) -> Iterator[str | tuple[str, str]]:
+    """Check that nothing outside tests/ imports from it: tools and benchmarks stand alone."""
+    for path in _project_python_files(repo.root):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        for line in _imports_tests(tree):
+            yield f"{repo.relative(path)}:{line}", "imports tests; move what it needs out of tests/"
+
+
 def _valid_version(value: str, *, strict: bool = False) -> bool:
     from awesomeversion import (  # noqa: PLC0415 - installed with Home Assistant
         AwesomeVersion,
@@ -1186,10 +1244,10 @@ RULES: tuple[Rule, ...] = (
         check_hacs_json_keys,
     ),
     Rule("readme", HACS, "a README in the root", check_readme),
-    Rule("license", HACS, "an OSI-approved license file", check_license),
+    Rule("license", PROJECT, "an OSI-approved license file", check_license),
     Rule(
         "one-integration",
-        HACS,
+        PROJECT,
         "exactly one integration under custom_components/",
         check_one_integration,
     ),
@@ -1213,8 +1271,14 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "manifest-domain",
         HASSFEST,
-        "manifest: domain = directory name, no core collision",
+        "manifest: domain = directory name, a slug",
         check_manifest_domain,
+    ),
+    Rule(
+        "domain-not-core",
+        PROJECT,
+        "manifest: the domain is no core integration's",
+        check_domain_not_core,
     ),
     Rule(
         "manifest-version",
@@ -1267,17 +1331,24 @@ RULES: tuple[Rule, ...] = (
         "every step, field, section, error, abort, exception and placeholder is translated",
         check_translations_complete,
     ),
+    Rule("brand-icon", HACS, "brand/icon.png exists", check_brand_icon),
     Rule(
-        "brand-files",
-        HACS,
-        "brand/icon.png exists; brand/ holds only known image names",
-        check_brand_files,
+        "brand-names",
+        PROJECT,
+        "brand/ holds only the image names Home Assistant uses",
+        check_brand_names,
     ),
     Rule(
         "brand-images",
         PROJECT,
         "brand images: PNG, right sizes, transparent, trimmed (the brands guidelines)",
         check_brand_images,
+    ),
+    Rule(
+        "no-tests-imports",
+        PROJECT,
+        "nothing outside tests/ imports tests",
+        check_no_tests_imports,
     ),
 )
 
@@ -1297,7 +1368,7 @@ def main(argv: list[str] | None = None) -> int:
     """Check the repository; print the problems; return 1 if there are any."""
     parser = argparse.ArgumentParser(
         prog="scripts/check_repository",
-        description="Check what the HACS action and hassfest check, without GitHub.",
+        description="Check what the HACS action and hassfest check, and the project's own rules.",
     )
     parser.add_argument("root", nargs="?", type=Path, default=ROOT, help="repository root")
     parser.add_argument("--list", action="store_true", help="list the rules and exit")

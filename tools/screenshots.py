@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-from tests.e2e.harness import REPO, HarnessError, running, tail
+from tools.home_assistant_harness import REPO, HarnessError, running, tail
 
 SCRIPT_DIR = REPO / "docs" / "screenshots"
 DEFAULT_OUT = REPO / "docs" / "images"

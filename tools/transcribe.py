@@ -101,7 +101,7 @@ def read_wav(path: Path) -> Audio:
 
 def spoken(text: str, sample_rate: int) -> Audio:
     """Speak `text` with espeak-ng (as the tests do)."""
-    from tests.speech import synthesize  # noqa: PLC0415 - only --say needs espeak-ng and sox
+    from local_deepgram_server.speech import synthesize  # noqa: PLC0415 - only --say needs espeak-ng and sox
 
     try:
         pcm = synthesize(text, sample_rate=sample_rate, channels=1)
@@ -284,9 +284,9 @@ def api_key_for(server: str, environ: dict[str, str] | os._Environ[str]) -> str:
 
 async def start_local_server(stack: AsyncExitStack) -> str:
     """Start the local server, recognising speech over the names in config/; return its URL."""
-    from tests.deepgram_server import DeepgramTestServer  # noqa: PLC0415
-    from tests.deepgram_server.grammar import DEMO_NAMES, names_in_config  # noqa: PLC0415
-    from tests.deepgram_server.recogniser import SpeechRecogniser  # noqa: PLC0415
+    from local_deepgram_server import DeepgramTestServer  # noqa: PLC0415
+    from local_deepgram_server.grammar import DEMO_NAMES, names_in_config  # noqa: PLC0415
+    from local_deepgram_server.recogniser import SpeechRecogniser  # noqa: PLC0415
 
     recogniser = SpeechRecogniser()
     stack.callback(recogniser.close, wait=True)
@@ -337,7 +337,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
         if args.local:
             if audio is None:
                 # Speaking needs no recogniser: the local server's voices are espeak-ng.
-                from tests.deepgram_server import DeepgramTestServer  # noqa: PLC0415
+                from local_deepgram_server import DeepgramTestServer  # noqa: PLC0415
 
                 url = (await stack.enter_async_context(DeepgramTestServer())).url
                 print(f"Local Deepgram-compatible server on {url}: speech is espeak-ng", file=out)

@@ -37,8 +37,8 @@ from .protocol import (
     DeepgramError,
     DeepgramSpeaker,
 )
+from .protocol.aura_voices import DEFAULT_VOICE
 from .protocol.model_list import ModelList
-from .protocol.voices import DEFAULT_VOICE
 from .settings import StreamSettings
 from .voice import VoiceCatalogue, account_has_voice, voice_subentry
 

@@ -20,8 +20,8 @@ from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, LOGGER
 from .protocol import DeepgramError, Voice
+from .protocol.aura_voices import parse_models
 from .protocol.model_list import BUILT_IN_MODELS, ModelList, fetch_model_list, parse_model_list
-from .protocol.voices import parse_models
 
 # Set-up and its flow, or the entries of one account started together, share one fetch.
 MODEL_LIST_MAX_AGE: Final = 300.0

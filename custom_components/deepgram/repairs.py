@@ -15,8 +15,8 @@ from .config_flow import OPTIONS_MODEL_SCHEMA, default_language, rename_for_opti
 from .const import CONF_LANGUAGE, CONF_MODEL, CONF_VOICE
 from .health import MODEL_UNAVAILABLE
 from .model_list import MODEL_NOT_LISTED
+from .protocol.aura_voices import CATALOGUE, default_voice
 from .protocol.models import model_label
-from .protocol.voices import CATALOGUE, default_voice
 from .settings import StreamSettings
 from .voice_flow import voice_selector
 

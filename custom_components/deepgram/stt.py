@@ -134,7 +134,7 @@ def live_options(
     )
 
 
-def tidy(text: str, settings: StreamSettings) -> str:
+def without_trailing_punctuation(text: str, settings: StreamSettings) -> str:
     """Drop the final punctuation that Assist's sentence matching trips over."""
     return text.rstrip(TRAILING_PUNCTUATION) if settings.strip_punctuation else text
 
@@ -252,34 +252,40 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         # When Deepgram alone ends commands, nothing else bounds the audio (Home
         # Assistant 2026.5+ runs no VAD then), so these timers end it if Deepgram
         # cannot; beside Home Assistant's VAD they cost nothing.
-        bound: asyncio.TimerHandle | None = None
+        audio_deadline: asyncio.TimerHandle | None = None
         pause_bound: _PauseBound | None = None
         if settings.answers_at_end_of_speech:
-            bound = _end_audio_after(settings.no_speech_timeout, live, "no speech")
+            audio_deadline = _end_audio_after(settings.no_speech_timeout, live, "no speech")
         speech_seen = False
         failure: Exception | None = None
         try:
             async with aclosing(_until(live.messages(), decided)) as messages:
                 async for message in messages:
                     if transcript.add(message) and partials and PartialSpeechResult is not None:
-                        yield PartialSpeechResult(tidy(transcript.partial_text, settings))
-                    if bound is None:
+                        yield PartialSpeechResult(
+                            without_trailing_punctuation(transcript.partial_text, settings)
+                        )
+                    if audio_deadline is None:
                         continue
                     if _ends_command(message, transcript, command_end):
                         break
                     pause_bound = _watch_pause(command_end, decided, pause_bound)
                     if transcript.heard_speech and not speech_seen:
                         speech_seen = True
-                        bound.cancel()
-                        bound = _end_audio_after(settings.max_utterance, live, "utterance too long")
+                        audio_deadline.cancel()
+                        audio_deadline = _end_audio_after(
+                            settings.max_utterance, live, "utterance too long"
+                        )
         except Exception as err:  # noqa: BLE001 - the pipeline must get a result, not a traceback
             failure = err
             result = self._result_of_failure(err, transcript)
         else:
             data.health.stream_succeeded()
-            result = SpeechResult(tidy(transcript.text, settings), SpeechResultState.SUCCESS)
+            result = SpeechResult(
+                without_trailing_punctuation(transcript.text, settings), SpeechResultState.SUCCESS
+            )
         finally:
-            for timer in (bound, pause_bound):
+            for timer in (audio_deadline, pause_bound):
                 if timer is not None:
                     timer.cancel()
         self._record(
@@ -353,7 +359,8 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
             if transcript.has_finals:
                 LOGGER.warning("Deepgram stream ended early, keeping what was heard: %s", err)
                 return SpeechResult(
-                    tidy(transcript.text, self._settings), SpeechResultState.SUCCESS
+                    without_trailing_punctuation(transcript.text, self._settings),
+                    SpeechResultState.SUCCESS,
                 )
             LOGGER.error("Deepgram speech-to-text failed: %s", err)
         elif isinstance(err, DeepgramError):

@@ -52,9 +52,7 @@ from .protocol import (
     SpeakOptions,
     Voice,
 )
-from .protocol.speak import DEFAULT_SAMPLE_RATE, STREAM_SAMPLE_RATES
-from .protocol.speech_stream import SpeakingStoppedError
-from .protocol.voices import (
+from .protocol.aura_voices import (
     DEFAULT_VOICE,
     MAX_SPEED,
     MIN_SPEED,
@@ -63,6 +61,8 @@ from .protocol.voices import (
     languages_of,
     voices_for,
 )
+from .protocol.speak import DEFAULT_SAMPLE_RATE, STREAM_SAMPLE_RATES
+from .protocol.speech_stream import SpeakingStoppedError
 from .protocol.wav import streaming_wav_header
 from .voice import has_voice
 
@@ -115,22 +115,22 @@ def audio_route(
     arrives) goes out untouched whenever Home Assistant does not convert it. MP3
     over REST needs no conversion where MP3 is asked for. Where Home Assistant
     converts anyway (before 2026.11: whenever a sample format is asked for), it
-    gets MP3: 2026.2's ffmpeg holds WAV back for about 2.8 s of a spoken answer
-    but MP3 for about 0.9 s (2026.10, which probes less, holds both ~0.9 s;
-    `python -m benchmarks.tts` measures it).
+    gets MP3: 2026.2's ffmpeg holds WAV back much longer than MP3 before its first
+    output (2026.10, which probes less, holds both alike; `python -m benchmarks.tts`
+    measures it).
     """
     final = options.get(ATTR_PREFERRED_FORMAT) or "mp3"
     rate = _number(options, ATTR_PREFERRED_SAMPLE_RATE)
     channels = _number(options, ATTR_PREFERRED_SAMPLE_CHANNELS)
     width = _number(options, ATTR_PREFERRED_SAMPLE_BYTES)
     asks_samples = any(value is not None for value in (rate, channels, width))
-    honourable_wav = (
+    streamable_wav = (
         final == "wav"
         and channels in (None, 1)
         and width in (None, 2)
         and (rate is None or rate in STREAM_SAMPLE_RATES)
     )
-    if honourable_wav and (wav_passthrough or not asks_samples):
+    if streamable_wav and (wav_passthrough or not asks_samples):
         return AudioRoute("wav", rate or DEFAULT_SAMPLE_RATE)
     if final == "mp3" and not asks_samples:
         return AudioRoute("mp3")
@@ -202,7 +202,8 @@ class _Answer:
             self.characters += len(chunk)
             yield chunk
 
-    def heard(self) -> None:
+    def audio_arrived(self) -> None:
+        """Note when the first audio of the answer arrived."""
         if self.first_audio_at is None:
             self.first_audio_at = asyncio.get_running_loop().time()
 
@@ -358,7 +359,7 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
             rest = speaker.synthesize_sentences(text, options, request_ids=answer.request_ids)
             async with aclosing(rest) as audio:
                 async for chunk in audio:
-                    answer.heard()
+                    answer.audio_arrived()
                     yield chunk
             return
         stream = speaker.open_stream(options)
@@ -368,7 +369,7 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
             yield streaming_wav_header(sample_rate)
             async with aclosing(stream.audio(text)) as audio:
                 async for chunk in audio:
-                    answer.heard()
+                    answer.audio_arrived()
                     yield chunk
         finally:
             await stream.close()

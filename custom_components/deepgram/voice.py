@@ -26,7 +26,7 @@ from .const import (
     VOICE_TITLE,
 )
 from .protocol import DeepgramError, DeepgramSpeaker, Voice
-from .protocol.voices import CATALOGUE, DEFAULT_VOICE, default_voice
+from .protocol.aura_voices import CATALOGUE, DEFAULT_VOICE, default_voice
 
 # A failed voice list is asked for again at most this often.
 VOICES_RETRY_SECONDS = 600.0

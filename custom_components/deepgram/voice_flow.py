@@ -19,8 +19,8 @@ from homeassistant.helpers.selector import (
 
 from .const import CONF_SPEED, CONF_VOICE, DEFAULT_SPEED, VOICE_TITLE
 from .protocol import Voice
+from .protocol.aura_voices import CATALOGUE, MAX_SPEED, MIN_SPEED
 from .protocol.models import language_name
-from .protocol.voices import CATALOGUE, MAX_SPEED, MIN_SPEED
 from .voice import account_has_voice, voice_subentry
 
 

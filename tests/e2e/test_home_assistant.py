@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.speech import chunk_bytes, chunked, synthesize, wav_file
+from local_deepgram_server.speech import chunk_bytes, chunked, synthesize, wav_file
 
 from .conftest import UTTERANCE, ConfigFlowRun
 from .harness import HomeAssistant

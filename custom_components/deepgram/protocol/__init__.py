@@ -1,7 +1,7 @@
 """Deepgram's live speech-to-text and text-to-speech protocols; independent of Home Assistant."""
 
+from .aura_voices import Voice
 from .client import (
-    DEFAULT_SERVER,
     DeepgramClient,
     LiveStream,
     Transcript,
@@ -33,10 +33,10 @@ from .messages import (
     parse_message,
 )
 from .models import DEFAULT_MODEL, MULTILINGUAL, SPEECH_MODELS, SpeechModel
-from .options import LiveOptions
-from .speak import DeepgramSpeaker, SpeakOptions
+from .options import LiveOptions, SpeakOptions
+from .speak import DeepgramSpeaker
 from .speech_stream import SpeechStream
-from .voices import Voice
+from .transport import DEFAULT_SERVER
 
 __all__ = [
     "DEFAULT_MODEL",

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Coroutine
 from contextlib import aclosing, suppress
 from dataclasses import dataclass
+from http import HTTPStatus
 import json
 import logging
 from typing import Any, Final
@@ -16,10 +17,7 @@ from yarl import URL
 from .errors import (
     DeepgramConnectionClosedError,
     DeepgramConnectionError,
-    DeepgramError,
-    DeepgramResponseTooLargeError,
     DeepgramServerError,
-    error_for_status,
 )
 from .messages import (
     Connected,
@@ -32,13 +30,21 @@ from .messages import (
     parse_message,
 )
 from .options import LiveOptions
-from .rest import read_body
+from .transport import (
+    DEFAULT_SERVER,
+    body_request_id,
+    endpoint_url,
+    handshake_request_id,
+    reaching,
+    read_json,
+    refusal_error,
+    request_headers,
+)
 from .wav import WavHeaderStripper
 from .websocket import CLOSE_TYPES, NORMAL_CLOSE_CODES, connect_websocket, peer_close
 
 LOGGER = logging.getLogger(__name__)
 
-DEFAULT_SERVER: Final = "https://api.deepgram.com"
 LISTEN_PATH: Final = "/v1/listen"
 FLUX_LISTEN_PATH: Final = "/v2/listen"
 
@@ -59,7 +65,6 @@ MIN_FRAME_SECONDS: Final = 0.02
 MAX_FRAME_SECONDS: Final = 0.1
 # A Results message is a few kB; anything near this is not Deepgram talking.
 MAX_MESSAGE_BYTES: Final = 1024 * 1024
-MAX_RESPONSE_BYTES: Final = 256 * 1024
 
 # Word times are rounded floats; compare them with this tolerance.
 _TIME_TOLERANCE = 1e-3
@@ -246,23 +251,9 @@ class AudioFramer:
         return rest
 
 
-def handshake_request_id(ws: aiohttp.ClientWebSocketResponse) -> str | None:
-    """Return the `dg-request-id` of the upgrade response, which support asks for.
-
-    aiohttp keeps the upgrade response private; without it, the id comes from
-    the first message instead.
-    """
-    headers = getattr(getattr(ws, "_response", None), "headers", None)
-    request_id = headers.get("dg-request-id") if headers is not None else None
-    return request_id if isinstance(request_id, str) else None
-
-
 def listen_url(server: str, *, flux: bool = False) -> URL:
     """Return the websocket URL of the live endpoint of an http(s) or ws(s) server."""
-    url = URL(server)
-    scheme = {"https": "wss", "http": "ws"}.get(url.scheme, url.scheme)
-    path = FLUX_LISTEN_PATH if flux else LISTEN_PATH
-    return url.with_scheme(scheme).with_path(url.path.rstrip("/") + path)
+    return endpoint_url(server, FLUX_LISTEN_PATH if flux else LISTEN_PATH, websocket=True)
 
 
 class LiveStream:
@@ -571,7 +562,7 @@ class DeepgramClient:
 
     @property
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Token {self._api_key}"}
+        return request_headers(self._api_key)
 
     async def connect(self, options: LiveOptions) -> aiohttp.ClientWebSocketResponse:
         """Open a live stream; map every failure to a DeepgramError."""
@@ -630,69 +621,28 @@ class DeepgramClient:
     async def validate(self) -> str | None:
         """Check the key; return the Deepgram project id, or None for a self-hosted server."""
         status, body = await self._get("/v1/projects")
-        if status == 404:  # noqa: PLR2004 - self-hosted servers have no Manage API
+        if status == HTTPStatus.NOT_FOUND:  # Self-hosted servers have no Manage API.
             status, body = await self._get("/v1/status")
-            if status == 200:  # noqa: PLR2004
+            if status == HTTPStatus.OK:
                 return None
-        if status != 200:  # noqa: PLR2004
-            raise http_error(status, body, "Deepgram refused the key check")
+        if status != HTTPStatus.OK:
+            raise refusal_error(status, "Deepgram refused the key check", headers={}, body=body)
         projects = body.get("projects") if isinstance(body, dict) else None
         if isinstance(projects, list) and projects and isinstance(projects[0], dict):
             project_id = projects[0].get("project_id")
             if isinstance(project_id, str) and project_id:
                 return project_id
         msg = "Deepgram listed no project for this key"
-        raise DeepgramServerError(msg, status=status, request_id=_request_id(body))
+        raise DeepgramServerError(msg, status=status, request_id=body_request_id(body))
 
     async def _get(self, path: str) -> tuple[int, Any]:
         """GET a JSON document; return the status and the parsed body (or None)."""
-        url = URL(self.server + path)
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                async with self._session.get(url, headers=self._headers) as response:
-                    return response.status, await read_json(response)
-        except TimeoutError as err:
-            msg = f"Timed out talking to {url.host} after {self.connect_timeout} s"
-            raise DeepgramConnectionError(msg) from err
-        except (aiohttp.ClientError, OSError) as err:
-            msg = f"Cannot connect to {url.host}: {err}"
-            raise DeepgramConnectionError(msg) from err
-
-
-async def read_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
-    """Return a response's JSON object (bounded; {} if it has none).
-
-    Deepgram's request id and reason from the headers fill in where the body has
-    none, so an error can name them whichever place Deepgram put them in.
-    """
-    parsed: Any = None
-    with suppress(ValueError, aiohttp.ClientError):
-        try:
-            parsed = json.loads(await read_body(response, MAX_RESPONSE_BYTES))
-        except DeepgramResponseTooLargeError:
-            if response.ok:
-                raise
-            # A refusal stays a refusal; its body is not read in part.
-    body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
-    body.setdefault("request_id", response.headers.get("dg-request-id"))
-    body.setdefault("dg_error", response.headers.get("dg-error"))
-    return body
-
-
-def _request_id(body: dict[str, Any]) -> str | None:
-    request_id = body.get("request_id")
-    return request_id if isinstance(request_id, str) else None
-
-
-def http_error(status: int, body: dict[str, Any], message: str) -> DeepgramError:
-    """Return the error of a refused request, with Deepgram's reason and request id."""
-    detail = body.get("err_msg") or body.get("message") or body.get("dg_error")
-    return error_for_status(
-        status,
-        message,
-        detail=detail if isinstance(detail, str) else None,
-        request_id=_request_id(body),
-    )
+        url = endpoint_url(self.server, path)
+        async with (
+            reaching(url, self.connect_timeout, timed_out=f"Timed out talking to {url.host}"),
+            self._session.get(url, headers=self._headers) as response,
+        ):
+            return response.status, await read_json(response)
 
 
 def normalize_server(server: str) -> str:

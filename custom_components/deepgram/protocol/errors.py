@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 
 class DeepgramError(Exception):
     """Base class: anything that stopped a Deepgram request."""
@@ -100,13 +102,13 @@ def error_for_status(
 ) -> DeepgramHTTPError:
     """Return the exception that matches an HTTP status from Deepgram."""
     error_class: type[DeepgramHTTPError]
-    if status in (401, 403):
+    if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
         error_class = DeepgramAuthenticationError
-    elif status == 402:  # noqa: PLR2004
+    elif status == HTTPStatus.PAYMENT_REQUIRED:
         error_class = DeepgramPaymentRequiredError
-    elif status == 429:  # noqa: PLR2004
+    elif status == HTTPStatus.TOO_MANY_REQUESTS:
         error_class = DeepgramRateLimitError
-    elif 400 <= status < 500:  # noqa: PLR2004
+    elif HTTPStatus.BAD_REQUEST <= status < HTTPStatus.INTERNAL_SERVER_ERROR:
         error_class = DeepgramRequestRejectedError
     else:
         error_class = DeepgramServerError

@@ -10,7 +10,6 @@ list decides which models and languages a server offers.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
@@ -18,16 +17,24 @@ import json
 from typing import Any, Final
 
 import aiohttp
-from yarl import URL
 
-from .client import MAX_RESPONSE_BYTES, http_error, read_json
 from .errors import DeepgramConnectionError
 from .models import DEFAULT_MODEL, MULTILINGUAL, SPEECH_MODELS, SpeechModel
-from .rest import read_body
+from .transport import (
+    MAX_RESPONSE_BYTES,
+    endpoint_url,
+    reaching,
+    read_body,
+    read_refusal,
+    request_headers,
+)
 
 MODELS_PATH: Final = "/v1/models"
 # The whole list, voices included; Deepgram's is well under this.
 MAX_MODEL_LIST_BYTES: Final = 4 * MAX_RESPONSE_BYTES
+# The lengths of a language tag's region ("US") and script ("Hans") subtags.
+_REGION_LENGTH: Final = 2
+_SCRIPT_LENGTH: Final = 4
 # Deepgram's names of the built-in table's models where they differ.
 _CANONICAL_ALIASES: Final = {
     "nova-3-general": "nova-3",
@@ -62,20 +69,14 @@ async def fetch_model_list(
     session: aiohttp.ClientSession, server: str, api_key: str, *, bound: float
 ) -> dict[str, Any]:
     """Return the server's `GET /v1/models` document; map every failure to a DeepgramError."""
-    url = URL(server + MODELS_PATH)
-    try:
-        async with asyncio.timeout(bound):
-            async with session.get(url, headers={"Authorization": f"Token {api_key}"}) as response:
-                if response.status != HTTPStatus.OK:
-                    body = await read_json(response)
-                    raise http_error(response.status, body, "Deepgram refused the model list")
-                raw = await read_body(response, MAX_MODEL_LIST_BYTES)
-    except TimeoutError as err:
-        msg = f"Timed out listing Deepgram's models after {bound:g} s"
-        raise DeepgramConnectionError(msg) from err
-    except (aiohttp.ClientError, OSError) as err:
-        msg = f"Cannot connect to {url.host}: {err}"
-        raise DeepgramConnectionError(msg) from err
+    url = endpoint_url(server, MODELS_PATH)
+    async with (
+        reaching(url, bound, timed_out="Timed out listing Deepgram's models"),
+        session.get(url, headers=request_headers(api_key)) as response,
+    ):
+        if response.status != HTTPStatus.OK:
+            raise await read_refusal(response, "Deepgram refused the model list")
+        raw = await read_body(response, MAX_MODEL_LIST_BYTES)
     try:
         document = json.loads(raw)
     except ValueError as err:
@@ -138,9 +139,9 @@ def _tag(code: str) -> str:
     base, *subtags = code.strip().split("-")
     cased = [base.lower()]
     for subtag in subtags:
-        if len(subtag) == 2 and subtag.isalpha():  # noqa: PLR2004 - a region
+        if len(subtag) == _REGION_LENGTH and subtag.isalpha():
             cased.append(subtag.upper())
-        elif len(subtag) == 4 and subtag.isalpha():  # noqa: PLR2004 - a script
+        elif len(subtag) == _SCRIPT_LENGTH and subtag.isalpha():
             cased.append(subtag.title())
         else:
             cased.append(subtag)

@@ -1,8 +1,9 @@
-"""Typed options of a Deepgram live request, and their query string."""
+"""Typed options of Deepgram's listening and speaking requests, and their query strings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 type QueryValue = str | int | float | bool | tuple[str, ...] | None
 
@@ -78,3 +79,27 @@ class LiveOptions:
             elif value is not None:
                 params.append((field.name, str(value)))
         return params
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeakOptions:
+    """The query of a `/v1/speak` request: the voice and the audio format."""
+
+    model: str
+    encoding: str = "linear16"
+    sample_rate: int | None = None
+    container: str | None = None
+    bit_rate: int | None = None
+    speed: float | None = None
+
+    def query(self) -> dict[str, str]:
+        """Return the query parameters, leaving Deepgram's defaults unsent."""
+        values: dict[str, Any] = {
+            "model": self.model,
+            "encoding": self.encoding,
+            "sample_rate": self.sample_rate,
+            "container": self.container,
+            "bit_rate": self.bit_rate,
+            "speed": None if self.speed is None else f"{self.speed:g}",
+        }
+        return {key: str(value) for key, value in values.items() if value is not None}

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
-from dataclasses import dataclass
 from http import HTTPStatus
 import logging
 from typing import Any, Final, TypeVar
@@ -16,12 +15,10 @@ from typing import Any, Final, TypeVar
 import aiohttp
 from yarl import URL
 
-from .client import DEFAULT_SERVER, http_error, read_json
-from .errors import (
-    DeepgramConnectionError,
-    DeepgramError,
-)
+from .aura_voices import Voice, parse_models
+from .errors import DeepgramConnectionError
 from .model_list import fetch_model_list
+from .options import SpeakOptions
 from .sentences import (
     CHARACTERS_PER_MINUTE,
     MAX_TEXT_CHARS,
@@ -29,7 +26,12 @@ from .sentences import (
     split_sentences,
 )
 from .speech_stream import STOPPED_MESSAGE, SpeakingStoppedError, SpeechStream
-from .voices import Voice, parse_models
+from .transport import (
+    DEFAULT_SERVER,
+    endpoint_url,
+    read_refusal,
+    request_headers,
+)
 from .websocket import connect_websocket
 
 LOGGER = logging.getLogger(__name__)
@@ -44,38 +46,12 @@ CONNECT_TIMEOUT: Final = 8.0
 # Once Deepgram owes audio (a Flush or Close is out), this much silence means it is stuck.
 SILENCE_TIMEOUT: Final = 10.0
 CLOSE_TIMEOUT: Final = 2.0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SpeakOptions:
-    """The query of a `/v1/speak` request: the voice and the audio format."""
-
-    model: str
-    encoding: str = "linear16"
-    sample_rate: int | None = None
-    container: str | None = None
-    bit_rate: int | None = None
-    speed: float | None = None
-
-    def query(self) -> dict[str, str]:
-        """Return the query parameters, leaving Deepgram's defaults unsent."""
-        values: dict[str, Any] = {
-            "model": self.model,
-            "encoding": self.encoding,
-            "sample_rate": self.sample_rate,
-            "container": self.container,
-            "bit_rate": self.bit_rate,
-            "speed": None if self.speed is None else f"{self.speed:g}",
-        }
-        return {key: str(value) for key, value in values.items() if value is not None}
+REFUSED: Final = "Deepgram refused to speak"
 
 
 def speak_url(server: str, *, websocket: bool) -> URL:
     """Return the `/v1/speak` URL of an http(s) server, as ws(s) for the websocket."""
-    url = URL(server)
-    if websocket:
-        url = url.with_scheme({"https": "wss", "http": "ws"}.get(url.scheme, url.scheme))
-    return url.with_path(url.path.rstrip("/") + SPEAK_PATH)
+    return endpoint_url(server, SPEAK_PATH, websocket=websocket)
 
 
 class DeepgramSpeaker:
@@ -111,7 +87,7 @@ class DeepgramSpeaker:
 
     @property
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Token {self._api_key}"}
+        return request_headers(self._api_key)
 
     async def stoppable(self, start: Callable[[], Awaitable[_T]]) -> _T:
         """Run one step of an answer as a task that `close()` cancels and awaits.
@@ -150,7 +126,7 @@ class DeepgramSpeaker:
             headers=self._headers,
             connect_timeout=self.connect_timeout,
             close_timeout=CLOSE_TIMEOUT,
-            refused="Deepgram refused to speak",
+            refused=REFUSED,
         )
 
     async def synthesize(
@@ -180,7 +156,7 @@ class DeepgramSpeaker:
                     if request_id and request_ids is not None:
                         request_ids.append(request_id)
                     if response.status != HTTPStatus.OK:
-                        raise await _rest_error(response)
+                        raise await read_refusal(response, REFUSED)
                     while True:
                         # Each read is bounded by the silence timeout, not the whole answer.
                         bound.reschedule(loop.time() + self.silence_timeout)
@@ -302,8 +278,3 @@ class _Sentences:
         while self._waiting and len(batch) + 1 + len(self._waiting[0]) <= MAX_TEXT_CHARS:
             batch = f"{batch} {self._waiting.popleft()}"
         return batch
-
-
-async def _rest_error(response: aiohttp.ClientResponse) -> DeepgramError:
-    """Return the error of a refused request, with Deepgram's message and request id."""
-    return http_error(response.status, await read_json(response), "Deepgram refused to speak")

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 import json
 import logging
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 import aiohttp
 
-from .client import handshake_request_id
 from .errors import DeepgramConnectionClosedError, DeepgramConnectionError, DeepgramError
+from .options import SpeakOptions
 from .sentences import FlushPlanner
+from .transport import handshake_request_id
 from .websocket import CLOSE_TYPES, NORMAL_CLOSE_CODES, peer_close
-
-if TYPE_CHECKING:
-    from .speak import DeepgramSpeaker, SpeakOptions
 
 LOGGER = logging.getLogger(__name__)
 
@@ -34,10 +32,27 @@ class SpeakingStoppedError(DeepgramError):
 STOPPED_MESSAGE: Final = "The answer was stopped: the speaker is closed"
 
 
+class Speaker(Protocol):
+    """What a stream needs of the speaker that opened it (`speak.DeepgramSpeaker`)."""
+
+    closed: bool
+    silence_timeout: float
+    characters_per_minute: int
+    streams: set[SpeechStream]
+
+    async def stoppable[T](self, start: Callable[[], Awaitable[T]]) -> T:
+        """Run one step of an answer so that closing the speaker stops it."""
+        ...
+
+    async def connect_stream(self, options: SpeakOptions) -> aiohttp.ClientWebSocketResponse:
+        """Open a `/v1/speak` websocket."""
+        ...
+
+
 class SpeechStream:
     """One answer on one websocket: text goes up as it is written, audio comes down."""
 
-    def __init__(self, speaker: DeepgramSpeaker, options: SpeakOptions) -> None:
+    def __init__(self, speaker: Speaker, options: SpeakOptions) -> None:
         """Prepare the stream; nothing is sent until `audio()` is iterated."""
         self._speaker = speaker
         self.options = options

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any, Final
 
 import aiohttp
 from yarl import URL
 
-from .errors import DeepgramConnectionError, error_for_status
+from .transport import handshake_refusal, reaching
 
 # What `receive()` returns once the stream is over, however it ended.
 CLOSE_TYPES: Final = frozenset(
@@ -48,8 +47,8 @@ async def connect_websocket(  # noqa: PLR0913 - what every Deepgram websocket ne
     A refused upgrade carries Deepgram's reason and request id in its headers;
     `refused` starts the message ("Deepgram refused the stream").
     """
-    try:
-        async with asyncio.timeout(connect_timeout):
+    async with reaching(url, connect_timeout, timed_out=f"Timed out connecting to {url.host}"):
+        try:
             return await session.ws_connect(
                 url,
                 params=params,
@@ -58,17 +57,5 @@ async def connect_websocket(  # noqa: PLR0913 - what every Deepgram websocket ne
                 timeout=aiohttp.ClientWSTimeout(ws_close=close_timeout),  # pyright: ignore[reportCallIssue]
                 **options,
             )
-    except aiohttp.WSServerHandshakeError as err:
-        response_headers: Mapping[str, str] = err.headers or {}
-        raise error_for_status(
-            err.status,
-            refused,
-            detail=response_headers.get("dg-error"),
-            request_id=response_headers.get("dg-request-id"),
-        ) from err
-    except TimeoutError as err:
-        msg = f"Timed out connecting to {url.host} after {connect_timeout:g} s"
-        raise DeepgramConnectionError(msg) from err
-    except (aiohttp.ClientError, OSError) as err:
-        msg = f"Cannot connect to {url.host}: {err}"
-        raise DeepgramConnectionError(msg) from err
+        except aiohttp.WSServerHandshakeError as err:
+            raise handshake_refusal(err, refused) from err

@@ -49,7 +49,10 @@ class DeepgramHTTPError(Exception):
     @staticmethod
     def unlisted(status: int) -> tuple[str, str]:
         """Return (err_code, err_msg) for a status `errors` does not list."""
-        return "SERVICE_UNAVAILABLE" if status >= 500 else "Bad Request", phrase(status)
+        return (
+            "SERVICE_UNAVAILABLE" if status >= HTTPStatus.INTERNAL_SERVER_ERROR else "Bad Request",
+            phrase(status),
+        )
 
     def response(self, request_id: str) -> web.Response:
         """Return the HTTP answer, with the message in `dg-error` and the body."""

@@ -225,7 +225,7 @@ class SpeakService:
             audio = await self.synthesizer.audio(text, params.voice, params.audio, params.speed)
         except SynthesisError:
             LOGGER.exception("Speaking failed")
-            record.status = 500
+            record.status = HTTPStatus.INTERNAL_SERVER_ERROR
             return SpeakError(500).response(record.request_id)
         if params.audio.container == "wav":
             size = None if self.wav_unknown_length else len(audio)
@@ -241,7 +241,7 @@ class SpeakService:
             }
         )
         response.enable_chunked_encoding()
-        record.status = 200
+        record.status = HTTPStatus.OK
         await response.prepare(request)
         cut = self.close_mid_answer
         for start in range(0, len(audio), _REST_CHUNK):
@@ -274,7 +274,7 @@ class SpeakService:
             return err.response(record.request_id, upgrade=True)
         ws = websocket_response(protocol)
         if not ws.can_prepare(request).ok:
-            record.status = 400
+            record.status = HTTPStatus.BAD_REQUEST
             record.closed.set()
             self.rejected.append(record)
             refusal = SpeakError(400, "Expected a websocket upgrade.")

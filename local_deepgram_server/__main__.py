@@ -1,4 +1,4 @@
-"""Run the local Deepgram server: `python -m tests.deepgram_server --port 8080`."""
+"""Run the local Deepgram server: `python -m local_deepgram_server --port 8080`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from .server import DEFAULT_PROJECT_ID, HOST, DeepgramTestServer
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.deepgram_server",
+        prog="python -m local_deepgram_server",
         description=(
             "A local Deepgram live speech-to-text server that transcribes by a script: "
             "Nova on /v1/listen (Results, Metadata) and Flux on /v2/listen (Connected, "

@@ -1,4 +1,4 @@
-"""Real speech for tests: espeak-ng voices converted by sox to the PCM a test needs."""
+"""Real speech for the tests, benchmarks and tools: espeak-ng voices converted by sox to PCM."""
 
 from __future__ import annotations
 

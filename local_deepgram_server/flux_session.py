@@ -63,6 +63,7 @@ class FluxSession(StreamSession):
         params: FluxParams,
         next_script: Callable[[], str | None] | None = None,
     ) -> None:
+        """Set up the session of one connection to `server`."""
         meter = AudioMeter(
             encoding=params.encoding,
             sample_rate=params.sample_rate,

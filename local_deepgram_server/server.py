@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 import hashlib
+from http import HTTPStatus
 import logging
 import secrets
 from typing import Any, Final, Self
@@ -256,8 +257,10 @@ class DeepgramTestServer:
     async def wait_until[T](
         self, condition: Callable[[], T | None], within: float = EVENT_TIMEOUT
     ) -> T:
-        """Wait until `condition()` is true, re-checked whenever a stream opens, gets or
-        sends a message, or ends; return its value. Raise TimeoutError after `within` s.
+        """Wait until `condition()` is true and return its value.
+
+        It is re-checked whenever a stream opens, gets or sends a message, or ends;
+        TimeoutError is raised after `within` seconds.
         """
         async with asyncio.timeout(within):
             while True:
@@ -401,7 +404,7 @@ class DeepgramTestServer:
             protocol = credential.scheme
         ws = websocket_response(protocol)
         if not ws.can_prepare(request).ok:
-            record.status = 400
+            record.status = HTTPStatus.BAD_REQUEST
             record.closed.set()
             self.rejected.append(record)
             self._changed_now()

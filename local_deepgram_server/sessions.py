@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 import contextlib
 from dataclasses import dataclass, field, replace
+from http import HTTPStatus
 import json
 import logging
 from typing import TYPE_CHECKING, Any, Final
@@ -49,7 +50,7 @@ class RecordedSession:
     authorization: str | None
     request_id: str
     headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
-    status: int = 101
+    status: int = HTTPStatus.SWITCHING_PROTOCOLS
     """101 for an accepted stream; the HTTP status of a refused one."""
     audio: bytearray = field(default_factory=bytearray)
     frames: list[tuple[str, int | str]] = field(default_factory=list)
@@ -102,6 +103,7 @@ class StreamSession(ABC):
         meter: AudioMeter,
         idle_timeout: float,
     ) -> None:
+        """Set up the session of one connection to `server`."""
         self._server = server
         self._ws = ws
         self.record = record
@@ -294,6 +296,7 @@ class LiveSession(StreamSession):
         params: ListenParams,
         next_script: Callable[[], str | None] | None = None,
     ) -> None:
+        """Set up the session of one connection to `server`."""
         recogniser = server.recogniser
         meter = AudioMeter(
             encoding=params.encoding,

@@ -69,9 +69,22 @@ _ULAW_SQUARES = tuple(_ulaw_to_linear(byte) ** 2 for byte in range(256))
 _ALAW_SQUARES = tuple(_alaw_to_linear(byte) ** 2 for byte in range(256))
 
 
+# An MPEG audio frame starts with 11 set bits (the frame sync).
+_MPEG_SYNC_FIRST = 0xFF
+_MPEG_SYNC_SECOND = 0xE0
+# The RIFF/WAVE preamble, and the size of PCMWAVEFORMAT, the smallest `fmt ` chunk.
+_RIFF_PREAMBLE_BYTES = 12
+_PCMWAVEFORMAT_BYTES = 16
+_INT16_BYTES = 2
+
+
 def _is_container(head: bytes) -> bool:
     """Whether the stream starts like a container or codec Deepgram detects."""
-    mpeg_frame = len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+    mpeg_frame = (
+        len(head) > 1
+        and head[0] == _MPEG_SYNC_FIRST
+        and head[1] & _MPEG_SYNC_SECOND == _MPEG_SYNC_SECOND
+    )
     return mpeg_frame or any(head.startswith(magic) for magic in _CONTAINER_MAGIC)
 
 
@@ -205,7 +218,7 @@ class AudioMeter:
     def _read_wav_header(self) -> list[MeterFrame]:
         """Parse RIFF chunks up to `data`; the header itself is not audio."""
         buffer = self._buffer
-        if len(buffer) < 12:  # The RIFF/WAVE preamble.
+        if len(buffer) < _RIFF_PREAMBLE_BYTES:
             return []
         if buffer[8:12] != b"WAVE":
             return self._start_opaque()
@@ -219,7 +232,7 @@ class AudioMeter:
                 return self._start_wav_audio(fmt, bytes(buffer[body:]))
             if len(buffer) < body + size:
                 return []
-            if chunk_id == b"fmt " and size >= 16:  # PCMWAVEFORMAT's size.
+            if chunk_id == b"fmt " and size >= _PCMWAVEFORMAT_BYTES:
                 tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", buffer, body)
                 fmt = (tag, channels, rate, bits)
             offset = body + size + (size & 1)
@@ -265,7 +278,7 @@ class AudioMeter:
             return []
         data = bytes(self._buffer[:whole])
         del self._buffer[:whole]
-        if self.pcm is not None and self._width == 2:
+        if self.pcm is not None and self._width == _INT16_BYTES:
             self.pcm += data
         frames: list[MeterFrame] = []
         for start in range(0, whole, frame_bytes):
@@ -283,11 +296,11 @@ class AudioMeter:
         elif self.encoding == "alaw":
             energy = float(sum(_ALAW_SQUARES[byte] for byte in chunk))
         else:
-            samples = array("h" if self._width == 2 else "i", chunk)
+            samples = array("h" if self._width == _INT16_BYTES else "i", chunk)
             if sys.byteorder == "big":
                 samples.byteswap()
             energy = float(math.sumprod(samples, samples))
-            if self._width != 2:  # int32 down to the int16 scale
+            if self._width != _INT16_BYTES:  # int32 down to the int16 scale
                 energy /= 65536.0**2
         return math.sqrt(energy / count)
 

@@ -54,11 +54,15 @@ COMMANDS = (
 )
 
 
+# The largest number spoken_number spells.
+_LARGEST_SPOKEN = 100
+
+
 def spoken_number(number: int) -> str:
     """Spell 0 to 100 as spoken English, e.g. 42 -> "forty two"."""
     if number < len(_ONES):
         return _ONES[number]
-    if number == 100:
+    if number == _LARGEST_SPOKEN:
         return "one hundred"
     tens, ones = divmod(number, 10)
     return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
@@ -69,7 +73,7 @@ def name_words(name: str) -> tuple[str, ...]:
     words: list[str] = []
     for token in _WORD.findall(_KEYWORD_BOOST.sub("", name).lower()):
         if token.isdigit():
-            if int(token) > 100:
+            if int(token) > _LARGEST_SPOKEN:
                 return ()
             words.extend(spoken_number(int(token)).split())
         else:

@@ -39,7 +39,7 @@ def request_credential(request: web.Request) -> Credential | None:
     offered = [
         item.strip() for item in request.headers.get("Sec-WebSocket-Protocol", "").split(",")
     ]
-    if len(offered) >= 2 and offered[0].lower() in SCHEMES and offered[1]:
+    if len(offered) > 1 and offered[0].lower() in SCHEMES and offered[1]:
         return Credential(offered[0].lower(), offered[1], offered[0])
     return None
 

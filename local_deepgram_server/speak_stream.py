@@ -17,6 +17,7 @@ import asyncio
 from collections import deque
 import contextlib
 from dataclasses import dataclass, field
+from http import HTTPStatus
 import json
 import logging
 import time
@@ -69,7 +70,7 @@ class SpeakRecord:
     authorization: str | None
     request_id: str
     headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
-    status: int = 101
+    status: int = HTTPStatus.SWITCHING_PROTOCOLS
     """101 for an accepted stream, 200 for spoken REST; else the refusal's status."""
     started: float = field(default_factory=time.monotonic)
     received: list[tuple[float, str]] = field(default_factory=list)
@@ -94,7 +95,7 @@ class SpeakRecord:
         return time.monotonic() - self.started
 
     def times(self, kind: str) -> list[float]:
-        """When each client message of a type arrived, e.g. times("Flush")."""
+        """Return when each client message of a type arrived (e.g. each "Flush")."""
         return [at for at, received in self.received if received == kind]
 
     def messages(self, kind: str) -> list[dict[str, Any]]:
