@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.deepgram import SESSIONS_KEPT
+from custom_components.deepgram.records import SESSIONS_KEPT
 from homeassistant.components import tts
 from homeassistant.core import HomeAssistant
 

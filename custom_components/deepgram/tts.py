@@ -197,7 +197,6 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
     """Speaks with Deepgram's Aura-2 voices; streams text in and audio out."""
 
     _attr_has_entity_name = True
-    _attr_name = None
     _attr_supported_options = SUPPORTED_OPTIONS
 
     def __init__(self, entry: DeepgramConfigEntry, subentry: ConfigSubentry) -> None:
@@ -209,12 +208,14 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
         self._voice = self._catalogue.get(model) or voice_of_model(model)
         speed = float(subentry.data.get(CONF_SPEED, DEFAULT_SPEED))
         self._attr_unique_id = subentry.subentry_id
+        # Home Assistant's TTS needs a name of the entity's own: "Deepgram" + "Aura-2"
+        # for the first voice, "Deepgram" + "Zeus (American)" for one added later.
+        self._attr_name = subentry.title.removeprefix(f"{MANUFACTURER} ")
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, subentry.subentry_id)},
             manufacturer=MANUFACTURER,
             model="Aura-2",
-            # "Deepgram Aura-2", as before voices were subentries of an account.
-            name=subentry.title,
+            name=MANUFACTURER,
             entry_type=DeviceEntryType.SERVICE,
         )
         languages = languages_of(self._catalogue.voices)
