@@ -51,14 +51,17 @@ def voice_of(entry: ConfigEntry) -> ConfigSubentry:
     return subentries_of(entry, "tts")[0]
 
 
+def answers_of(entry: ConfigEntry) -> Any:
+    """Return the recent answers of the account's first voice, oldest first."""
+    return entry.runtime_data.answers[voice_of(entry).subentry_id]
+
+
 async def setup_integration(hass: HomeAssistant, entry: MockConfigEntry, **options: Any) -> None:
     """Add the account to Home Assistant, with `options` on its first setting, and set it up."""
     if entry.entry_id not in hass.config_entries.async_entry_ids():
         entry.add_to_hass(hass)
     if options:
         setting = setting_of(entry)
-        hass.config_entries.async_update_subentry(
-            entry, setting, data={**setting.data, **options}
-        )
+        hass.config_entries.async_update_subentry(entry, setting, data={**setting.data, **options})
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

@@ -22,7 +22,6 @@ from custom_components.deepgram.const import (
     CONF_SPEED,
     CONF_VOICE,
     DOMAIN,
-    SUBENTRY_STT,
     SUBENTRY_VOICE,
     VOICE_TITLE,
 )
@@ -110,16 +109,18 @@ async def client(
 def account_entry(
     server: str,
     *settings: tuple[str, str],
-    project: str = PROJECT_ID,
+    project: str | None = PROJECT_ID,
+    api_key: str = API_KEY,
     voice: str | None = "aura-2-thalia-en",
+    **options: object,
 ) -> MockConfigEntry:
     """Return a Deepgram account with a setting per (model, language) and a voice.
 
     Settings are titled as the config flow titles them, so their entity ids are
-    e.g. stt.deepgram_nova_3_english.
+    e.g. stt.deepgram_nova_3_english; `options` are set on each of them.
     """
     subentries: list[ConfigSubentryData] = [
-        stt_subentry({CONF_MODEL: model, CONF_LANGUAGE: language})
+        stt_subentry({CONF_MODEL: model, CONF_LANGUAGE: language, **options})
         for model, language in settings or [("nova-3", "en")]
     ]
     if voice is not None:
@@ -134,10 +135,10 @@ def account_entry(
     return MockConfigEntry(
         domain=DOMAIN,
         title=ACCOUNT_TITLE,
-        unique_id=f"{project}_{server}",
+        unique_id=f"{project}_{server}" if project else f"{api_key}@{server}",
         version=2,
         minor_version=1,
-        data={CONF_API_KEY: API_KEY, CONF_SERVER: server, CONF_PROJECT_ID: project},
+        data={CONF_API_KEY: api_key, CONF_SERVER: server, CONF_PROJECT_ID: project},
         subentries_data=subentries,
     )
 

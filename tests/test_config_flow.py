@@ -33,7 +33,7 @@ def user_input(server: str, *, api_key: str = API_KEY, model: str = "nova-3") ->
 async def test_full_flow_creates_an_entry(
     hass: HomeAssistant, deepgram_server: DeepgramTestServer
 ) -> None:
-    """Key, model, then language: an account with a setting named after what it does, and a voice."""
+    """Key, model, then language: an account with a setting named after it, and a voice."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"

@@ -24,7 +24,7 @@ from custom_components.deepgram.const import CONF_END_OF_COMMAND, END_BY_HOME_AS
 from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
 
-from . import setup_integration
+from . import setting_of, setup_integration
 from .deepgram_server import DeepgramTestServer
 from .speech import chunked, synthesize
 
@@ -99,7 +99,8 @@ async def make_entity(
 ) -> Any:
     """Set the entry up and return a detached entity of the contract class."""
     await setup_integration(hass, entry, **options)
-    entity = entity_class(entry)
+    setting = setting_of(entry)
+    entity = entity_class(entry, setting, entry.runtime_data.listening[setting.subentry_id])
     entity.hass = hass
     entity.entity_id = "stt.deepgram_contract"
     entity.async_write_ha_state = lambda: None  # Not added to a platform.

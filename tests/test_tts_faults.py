@@ -24,7 +24,7 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
-from . import setup_integration
+from . import answers_of, setup_integration
 from .deepgram_server import DeepgramTestServer
 
 ENGINE = "tts.deepgram_aura_2"
@@ -92,7 +92,7 @@ async def test_refused(  # noqa: PLR0913, PLR0917 - fixtures
     [line] = deepgram_errors(caplog)
     assert f"HTTP {status}" in line
     assert record_of(deepgram_server, options).request_id in line
-    [answer] = voice.runtime_data.answers
+    [answer] = answers_of(voice)
     assert answer.outcome.startswith("Deepgram")
     assert answer.request_ids == (record_of(deepgram_server, options).request_id,)
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
@@ -191,7 +191,7 @@ async def test_cancelled_answer_closes_the_socket(
         await task
     await asyncio.wait_for(deepgram_server.speak.sessions[0].closed.wait(), 3)
     assert deepgram_server.speak.active_streams == 0
-    assert voice.runtime_data.answers[-1].outcome == "cancelled"
+    assert answers_of(voice)[-1].outcome == "cancelled"
 
 
 async def test_unload_closes_open_answers(
@@ -215,7 +215,7 @@ async def test_unload_closes_open_answers(
     response = await engine.async_stream_tts_audio(TTSAudioRequest("en", dict(WAV), slow_agent()))
     listener = asyncio.create_task(_drain(response.data_gen))
     await asyncio.wait_for(connected.wait(), 5)
-    answers = voice.runtime_data.answers
+    answers = answers_of(voice)
     await hass.config_entries.async_unload(voice.entry_id)
     await asyncio.wait_for(deepgram_server.speak.sessions[0].closed.wait(), 3)
     await asyncio.wait_for(listener, 3)

@@ -38,7 +38,7 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import chat_session
 from homeassistant.setup import async_setup_component
 
-from . import setup_integration
+from . import answers_of, setup_integration
 from .deepgram_server import DeepgramTestServer
 
 ENGINE = "tts.deepgram_aura_2"
@@ -201,7 +201,7 @@ async def test_first_words_heard_while_the_agent_writes(  # noqa: PLR0913, PLR09
     assert first_audio is not None
     assert first_audio < finished, "the first words came only after the agent had finished"
 
-    [answer] = mock_config_entry.runtime_data.answers
+    [answer] = answers_of(mock_config_entry)
     assert answer.route == route
     assert answer.voice == "aura-2-draco-en"  # the pipeline's voice
     speak = deepgram_server.speak
