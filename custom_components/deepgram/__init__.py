@@ -153,12 +153,16 @@ def _reload_on_subentry_change(hass: HomeAssistant, entry: DeepgramConfigEntry) 
     change, whoever made it (a flow, a Repairs fix, a deletion).
     """
     loaded = _subentry_contents(entry)
+    reloading = False
 
     @callback
     def entry_changed(change: ConfigEntryChange, changed: ConfigEntry) -> None:
+        nonlocal reloading
         if change is not ConfigEntryChange.UPDATED or changed.entry_id != entry.entry_id:
             return
-        if _subentry_contents(changed) != loaded:
+        # Once: the reload's own state changes come here too until it unloads this.
+        if not reloading and _subentry_contents(changed) != loaded:
+            reloading = True
             hass.config_entries.async_schedule_reload(entry.entry_id)
 
     return async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, entry_changed)

@@ -207,6 +207,7 @@ def _move_devices(
                 device.id,
                 add_config_entry_id=parent.entry_id,
                 add_config_subentry_id=new_subentry_id,
+                disabled_by=disabled_by,
             )
             if entry is not parent:
                 registry.async_update_device(
