@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 import logging
 from pathlib import Path
+import ssl
 import traceback
 
 import aiohttp
@@ -30,23 +31,30 @@ from custom_components.deepgram.stt_flow import stt_subentry
 from homeassistant.components import tts
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_API_KEY
+from homeassistant.util import ssl as ssl_util
 
-from .deepgram_server import DeepgramTestServer
+from .deepgram_server import DeepgramTestServer, LocalCertificate
 
 API_KEY = "dg-test-key-4f1c9a"
 PROJECT_ID = "3f7c2a9e-5b1d-4c8e-9a6f-0d2e4b6c8a10"
 
 
+def logged_text(record: logging.LogRecord) -> str:
+    """Return everything a log record can put in a log: message, arguments, traceback, stack."""
+    parts = [str(record.msg), record.getMessage(), repr(record.args)]
+    if record.exc_info:
+        parts.append("".join(traceback.format_exception(*record.exc_info)))
+    parts += [record.exc_text or "", record.stack_info or ""]
+    return "\n".join(parts)
+
+
 @pytest.fixture(autouse=True)
 def api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> Generator[None]:
-    """Log everything at debug level, then check that no line or traceback carried the key."""
+    """Log everything at debug level, then check that no log record carried the key."""
     caplog.set_level(logging.DEBUG)
     yield
     for record in caplog.get_records("setup") + caplog.get_records("call"):
-        text = record.getMessage()
-        if record.exc_info:
-            text += "".join(traceback.format_exception(*record.exc_info))
-            assert API_KEY not in text, f"the API key was logged by {record.name}"
+        assert API_KEY not in logged_text(record), f"the API key was logged by {record.name}"
 
 
 @pytest.fixture(autouse=True)
@@ -71,10 +79,39 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
+def home_assistant_client_contexts() -> list[ssl.SSLContext]:
+    """Return every client SSL context Home Assistant's shared sessions can use."""
+    # Newer versions key the cached contexts by ALPN protocols as well.
+    alpn_names = ("SSL_ALPN_NONE", "SSL_ALPN_HTTP11", "SSL_ALPN_HTTP11_HTTP2")
+    alpns = [getattr(ssl_util, name) for name in alpn_names if hasattr(ssl_util, name)]
+    contexts = [ssl_util.get_default_context(), ssl_util.client_context()]
+    for cipher in ssl_util.SSLCipherList:
+        if alpns:
+            contexts += [ssl_util.client_context(cipher, alpn) for alpn in alpns]
+        else:
+            contexts.append(ssl_util.client_context(cipher))
+    return list({id(context): context for context in contexts}.values())
+
+
+@pytest.fixture(scope="session")
+def local_certificate() -> LocalCertificate:
+    """The local server's TLS certificate, trusted by Home Assistant's shared sessions.
+
+    Home Assistant's client contexts are made once per process, so its authority
+    is added to them (they keep trusting the public ones).
+    """
+    certificate = LocalCertificate()
+    for context in home_assistant_client_contexts():
+        certificate.trust(context)
+    return certificate
+
+
 @pytest.fixture
-async def deepgram_server(socket_enabled: None) -> AsyncGenerator[DeepgramTestServer]:
-    """Run the local Deepgram server on 127.0.0.1 for one test."""
-    server = DeepgramTestServer(api_keys={API_KEY}, project_id=PROJECT_ID)
+async def deepgram_server(
+    socket_enabled: None, local_certificate: LocalCertificate
+) -> AsyncGenerator[DeepgramTestServer]:
+    """Run the local Deepgram server on 127.0.0.1 for one test: TLS, bytes in pieces."""
+    server = DeepgramTestServer(api_keys={API_KEY}, project_id=PROJECT_ID, tls=local_certificate)
     await server.start()
     yield server
     await server.stop()
@@ -83,9 +120,12 @@ async def deepgram_server(socket_enabled: None) -> AsyncGenerator[DeepgramTestSe
 
 
 @pytest.fixture
-async def session(socket_enabled: None) -> AsyncGenerator[aiohttp.ClientSession]:
-    """Give the client an aiohttp session, as Home Assistant would."""
-    async with aiohttp.ClientSession() as client_session:
+async def session(
+    socket_enabled: None, local_certificate: LocalCertificate
+) -> AsyncGenerator[aiohttp.ClientSession]:
+    """Give the client an aiohttp session, as Home Assistant would, trusting the local server."""
+    connector = aiohttp.TCPConnector(ssl=local_certificate.client_context())
+    async with aiohttp.ClientSession(connector=connector) as client_session:
         yield client_session
 
 

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import aiohttp
 import pytest
 
-from .deepgram_server import DeepgramTestServer
+from .deepgram_server import DeepgramTestServer, LocalCertificate
 
 SPEAK_KEY = "speak-key"
 SENTENCE = "The quick brown fox jumps over the lazy dog."
@@ -32,16 +32,21 @@ def without_home_assistant() -> None:
 
 
 @pytest.fixture
-async def http(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain aiohttp session."""
-    async with aiohttp.ClientSession() as session:
+async def http(
+    socket_enabled: None, local_certificate: LocalCertificate
+) -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session that trusts the local server's TLS certificate."""
+    connector = aiohttp.TCPConnector(ssl=local_certificate.client_context())
+    async with aiohttp.ClientSession(connector=connector) as session:
         yield session
 
 
 @pytest.fixture(name="server")
-async def speak_server(socket_enabled: None) -> AsyncIterator[DeepgramTestServer]:
-    """A server that knows `SPEAK_KEY` and answers without a first-byte delay."""
-    async with DeepgramTestServer(api_keys={SPEAK_KEY}) as running:
+async def speak_server(
+    socket_enabled: None, local_certificate: LocalCertificate
+) -> AsyncIterator[DeepgramTestServer]:
+    """A server over TLS that knows `SPEAK_KEY` and answers without a first-byte delay."""
+    async with DeepgramTestServer(api_keys={SPEAK_KEY}, tls=local_certificate) as running:
         running.speak.first_byte_delay = 0.0
         yield running
 

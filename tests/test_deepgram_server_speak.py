@@ -141,6 +141,7 @@ async def test_metadata_first_with_the_request_id_of_the_101(
         "model_name": "aura-2-thalia-en",
         "model_version": "2025-04-07.0",
         "model_uuid": "e4979ab0-8475-4901-9d66-0a562a4949bb",
+        "additional_model_uuids": [],
     }
     (record,) = server.speak.sessions
     assert record.request_id == request_id
@@ -566,7 +567,7 @@ async def test_idle_stream_closes_1011(
         _, code, reason = await read_to_close(ws)
     assert (code, reason) == (1011, close_reason("NET-0001"))
     # A full idle time after the Speak: the message restarted the timer.
-    assert idle - 0.1 < time.monotonic() - started < idle + 1.2
+    assert idle - 0.1 < time.monotonic() - started < idle + 3
 
 
 async def test_connection_time_limit_closes_1011(
@@ -604,7 +605,7 @@ async def test_first_byte_delay_after_flush(
     (record,) = server.speak.sessions
     (flush_at,) = record.times("Flush")
     first_audio_at = next(at for at, item in record.sent if isinstance(item, int))
-    assert delay <= first_audio_at - flush_at + 0.01 < delay + 0.2
+    assert delay <= first_audio_at - flush_at + 0.01 < delay + 1
 
 
 @pytest.mark.parametrize(

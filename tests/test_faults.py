@@ -305,7 +305,8 @@ async def test_server_that_stops_answering(  # noqa: PLR0913, PLR0917 - fixtures
         ended.append(time.monotonic())
 
     result, _ = await timed(entity, audio())
-    assert time.monotonic() - ended[0] <= 5.5
+    # 5 s, and room for a loaded machine.
+    assert time.monotonic() - ended[0] <= 5 + 2.5
     assert result == expected
     [line] = problems(caplog)
     assert "no close within 5.0 s" in line
@@ -340,9 +341,9 @@ async def test_abnormal_close_keeps_the_finals(
     "frames",
     [
         ["{broken", '{"type": "Mystery"}', '{"type": "Results", "channel": 5}', b"\x01\x02"],
-        ["x" * (20 * 1024 * 1024)],
+        ["x" * (2 * 1024 * 1024)],
     ],
-    ids=["garbage", "20 MB frame"],
+    ids=["garbage", "2 MB frame"],
 )
 async def test_garbage_from_the_server(
     hass: HomeAssistant,
@@ -359,6 +360,9 @@ async def test_garbage_from_the_server(
         assert result == ERROR
     else:
         assert result == stt.SpeechResult(PHRASE, stt.SpeechResultState.SUCCESS)
+    # The refused stream ends on the server only once its frame is through or dropped;
+    # until then it would take the next command's script.
+    await deepgram_server.stream_ended(len(deepgram_server.sessions), within=30)
     await next_request_works(entity, deepgram_server, inject_frames=[])
 
 
@@ -440,7 +444,7 @@ async def test_cancelled_pipeline_closes_the_socket(
     """Cancelling the caller mid-stream closes the websocket cleanly."""
 
     task = start_endless_stream(hass, entity)
-    await asyncio.sleep(0.5)
+    await deepgram_server.stream_started()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -461,7 +465,7 @@ async def test_unloading_mid_stream_ends_the_stream(
     """Unloading the entry stops its stream: the caller gets a result, the socket closes."""
 
     task = start_endless_stream(hass, entity)
-    await asyncio.sleep(0.5)
+    await deepgram_server.stream_started()
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
     result = await asyncio.wait_for(task, 5)
     assert result == ERROR
@@ -475,7 +479,7 @@ async def test_stopping_home_assistant_mid_stream(
     """Home Assistant stopping mid-stream leaves no socket or task behind."""
 
     task = start_endless_stream(hass, entity)
-    await asyncio.sleep(0.5)
+    await deepgram_server.stream_started()
     await hass.async_stop()
     if not task.done():
         task.cancel()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+from typing import cast
 import wave
 
+import aiohttp
 import pytest
 
 from custom_components.deepgram.protocol import (
@@ -38,6 +40,7 @@ from custom_components.deepgram.protocol.models import (
     language_name,
 )
 from custom_components.deepgram.protocol.wav import WavHeaderStripper
+from custom_components.deepgram.protocol.websocket import peer_close
 
 
 def test_query_spells_booleans_and_repeats_lists() -> None:
@@ -455,4 +458,29 @@ def test_closed_error_names_the_error_before_the_close() -> None:
     assert str(error) == (
         "Deepgram ended the stream with the Error INTERNAL_SERVER_ERROR: The model failed. "
         "(close code 1011: Deepgram encountered an internal error.) (request id r)"
+    )
+
+
+class _SocketThatSawNoReply:
+    """A websocket whose own close handshake failed after Deepgram's close frame."""
+
+    close_code = 1006
+
+
+@pytest.mark.parametrize(
+    ("msg", "expected"),
+    [
+        (aiohttp.WSMessage(aiohttp.WSMsgType.CLOSE, 1000, ""), (1000, "")),
+        (aiohttp.WSMessage(aiohttp.WSMsgType.CLOSE, 1011, "NET-0001"), (1011, "NET-0001")),
+        (aiohttp.WSMessage(aiohttp.WSMsgType.CLOSED, None, None), (1006, "")),
+    ],
+    ids=["clean close", "Deepgram's reason", "no close frame"],
+)
+def test_the_close_code_is_the_one_deepgram_sent(
+    msg: aiohttp.WSMessage, expected: tuple[int | None, str]
+) -> None:
+    """Deepgram's close frame decides, not the socket's 1006 when its reply could not go out."""
+    assert (
+        peer_close(msg, cast("aiohttp.ClientWebSocketResponse", _SocketThatSawNoReply()))
+        == expected
     )

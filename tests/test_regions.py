@@ -10,20 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib
-import datetime as dt
-from pathlib import Path
 import socket
-import ssl
 from typing import Any
 from unittest.mock import patch
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 import pytest
+from yarl import URL
 
 from custom_components.deepgram.const import (
     CONF_ADVANCED,
@@ -41,7 +35,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
 from .conftest import API_KEY
-from .deepgram_server import DeepgramTestServer
+from .deepgram_server import DeepgramTestServer, LocalCertificate
 from .pipeline import CHUNK, Microphone, run_pipeline
 from .speech import chunked, synthesize
 
@@ -77,33 +71,6 @@ class DeepgramHostsResolver(AbstractResolver):
         """Nothing to release."""
 
 
-def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    """Write a throwaway certificate and key; the client does not verify them."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "deepgram.test")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Copy bytes one way until the reader ends."""
     with contextlib.suppress(ConnectionError):
@@ -116,21 +83,26 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 @pytest.fixture
 async def hosts_reached(
-    deepgram_server: DeepgramTestServer, tmp_path: Path
+    deepgram_server: DeepgramTestServer, local_certificate: LocalCertificate
 ) -> AsyncIterator[list[str]]:
     """Give the integration a session that reaches Deepgram's hosts on the local server.
 
-    Yields the host names the integration's connections asked for, in order.
+    The relay presents a certificate for Deepgram's hostnames, which the session
+    verifies, and reaches the local server over TLS in turn. Yields the host names
+    the integration's connections asked for, in order.
     """
     hosts: list[str] = []
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*self_signed_certificate(tmp_path))
+    regions = LocalCertificate(hosts=[URL(server).host or "" for server in REGION_SERVERS.values()])
+    context = regions.server_context()
     context.sni_callback = lambda _socket, name, _context: hosts.append(name or "")
-    local = aiohttp.client.URL(deepgram_server.url)
+    local = URL(deepgram_server.url)
+    upstream_tls = local_certificate.client_context() if local.scheme == "https" else None
     tasks: set[asyncio.Task[None]] = set()
 
     async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection(local.host, local.port)
+        upstream_reader, upstream_writer = await asyncio.open_connection(
+            local.host, local.port, ssl=upstream_tls
+        )
         pipes = (_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
         task = asyncio.ensure_future(asyncio.gather(*pipes))
         tasks.add(task)
@@ -138,7 +110,9 @@ async def hosts_reached(
 
     relay_server = await asyncio.start_server(relay, "127.0.0.1", 0, ssl=context)
     port = relay_server.sockets[0].getsockname()[1]
-    connector = aiohttp.TCPConnector(resolver=DeepgramHostsResolver(port), ssl=False)
+    connector = aiohttp.TCPConnector(
+        resolver=DeepgramHostsResolver(port), ssl=regions.client_context()
+    )
     async with aiohttp.ClientSession(connector=connector) as session:
         with (
             patch("custom_components.deepgram.async_get_clientsession", return_value=session),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
-import time
+from http import HTTPStatus
+import itertools
 
 import aiohttp
 import pytest
@@ -18,6 +19,7 @@ from custom_components.deepgram.protocol import (
     DeepgramServerError,
     DeepgramSpeaker,
     SpeakOptions,
+    speech_stream,
 )
 from custom_components.deepgram.protocol.sentences import (
     FLUSH,
@@ -25,6 +27,7 @@ from custom_components.deepgram.protocol.sentences import (
     cut_to_limit,
     split_sentences,
 )
+from custom_components.deepgram.protocol.speech_stream import SpeakingStoppedError
 from custom_components.deepgram.protocol.voices import (
     CATALOGUE,
     default_voice,
@@ -37,29 +40,32 @@ from .conftest import API_KEY
 from .deepgram_server import DeepgramTestServer
 
 THALIA = SpeakOptions(model="aura-2-thalia-en", sample_rate=16000)
+MP3 = SpeakOptions(model="aura-2-thalia-en", encoding="mp3")
+# Only guards against a hang; the events awaited come long before.
+GUARD = 30
 
 
 @pytest.fixture
 async def speaker(
     deepgram_server: DeepgramTestServer, session: aiohttp.ClientSession
 ) -> AsyncGenerator[DeepgramSpeaker]:
-    """Return a speaker on the local server with short bounds, so failures show fast."""
-    deepgram_speaker = DeepgramSpeaker(
-        API_KEY,
-        session=session,
-        server=deepgram_server.url,
-        connect_timeout=2.0,
-        silence_timeout=0.5,
-    )
+    """Return a speaker on the local server; tests of a bound shorten it themselves."""
+    deepgram_speaker = DeepgramSpeaker(API_KEY, session=session, server=deepgram_server.url)
     yield deepgram_speaker
     await deepgram_speaker.close()
 
 
-async def written(*chunks: str, delay: float = 0.0) -> AsyncIterator[str]:
-    """Yield text as an agent writes it: chunk by chunk, `delay` apart."""
+async def written(*chunks: str) -> AsyncIterator[str]:
+    """Yield text as an agent writes it, chunk by chunk."""
     for chunk in chunks:
-        if delay:
-            await asyncio.sleep(delay)
+        yield chunk
+
+
+async def written_once_heard(heard: asyncio.Event, first: str, *rest: str) -> AsyncIterator[str]:
+    """Write `first`, then the rest only once its audio is heard: the agent is still writing."""
+    yield first
+    await asyncio.wait_for(heard.wait(), GUARD)
+    for chunk in rest:
         yield chunk
 
 
@@ -89,13 +95,12 @@ async def test_stream_speaks_each_sentence_as_it_is_written(
 ) -> None:
     """Text goes up as written, a Flush at each sentence end, audio comes before the end."""
     stream = speaker.open_stream(THALIA)
-    text = written("Sure! I turned on ", "the lights.", " It is", " warm today.", delay=0.3)
-    first_audio_at: float | None = None
+    heard = asyncio.Event()
+    # "Sure!" must be spoken while the agent is still writing, or the agent never goes on.
+    text = written_once_heard(heard, "Sure! I turned on ", "the lights.", " It is", " warm today.")
     audio = bytearray()
-    started = time.monotonic()
     async for chunk in stream.audio(text):
-        if first_audio_at is None:
-            first_audio_at = time.monotonic() - started
+        heard.set()
         audio += chunk
 
     [record] = deepgram_server.speak.sessions
@@ -110,9 +115,6 @@ async def test_stream_speaks_each_sentence_as_it_is_written(
         "encoding": "linear16",
         "sample_rate": "16000",
     }
-    # "Sure!" was spoken while the agent was still writing (the last chunk is at 1.2 s).
-    assert first_audio_at is not None
-    assert first_audio_at < 1.0
     assert stream.request_id == record.request_id
 
 
@@ -254,59 +256,98 @@ async def test_too_large_message(
 
 
 async def test_text_is_held_back_within_the_character_limit(
-    speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
+    speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Over Deepgram's characters a minute, text waits instead of the stream being closed."""
+    """Over Deepgram's characters a minute, text waits instead of the stream being closed.
+
+    The window is shortened on both sides (the client's a little longer, as
+    Deepgram counts from when text arrives): three sentences of about 20
+    characters within a budget of 40 are only spoken if each waits its turn;
+    sent at once, the server would close the stream with 1008.
+    """
+    monkeypatch.setattr(speech_stream, "CHARACTER_WINDOW", 1.0)
+    deepgram_server.speak.character_window = 0.5
     deepgram_server.speak.characters_per_minute = 40
     speaker.characters_per_minute = 40
-    spoken = asyncio.Event()
-
-    async def listen() -> None:
-        text = written("Twenty characters, a.", " Twenty characters, b.", " Twenty characters, c.")
-        async for _ in speaker.open_stream(THALIA).audio(text):
-            spoken.set()
-
-    task = asyncio.create_task(listen())
-    await asyncio.wait_for(spoken.wait(), 5)
-    await asyncio.sleep(0.5)
+    text = written("Twenty characters, a.", " Twenty characters, b.", " Twenty characters, c.")
+    audio = await collect(speaker.open_stream(THALIA).audio(text))
     [record] = deepgram_server.speak.sessions
-    assert sum(len(text) for text in record.texts) <= 40
-    assert not record.closed.is_set()  # no 1008: the third sentence waits its turn
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    assert record.close_code == 1000
+    assert (
+        "".join(record.texts) == "Twenty characters, a. Twenty characters, b. Twenty characters, c."
+    )
+    assert audio == bytes(record.audio)
+    speak_times = record.times("Speak")
+    assert len(speak_times) == 3
+    # Each sentence waited until the one before had left the server's window.
+    assert all(later - earlier >= 0.5 for earlier, later in itertools.pairwise(speak_times))
 
 
 async def test_silent_server_is_bounded(
     speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
 ) -> None:
-    """No audio after a Flush ends the answer within twice the silence timeout."""
+    """No audio after a Flush ends the answer with an error naming the stream."""
+    speaker.silence_timeout = 0.5
     deepgram_server.speak.silent = True
-    started = time.monotonic()
-    with pytest.raises(DeepgramConnectionError, match="no audio"):
+    with pytest.raises(DeepgramConnectionError, match="no audio") as silent:
         await collect(speaker.open_stream(THALIA).audio(written("Anyone there?")))
-    assert time.monotonic() - started < 2 * speaker.silence_timeout + 0.5
+    assert silent.value.request_id == deepgram_server.speak.sessions[0].request_id
 
 
 async def test_silent_rest_is_bounded(
     speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
 ) -> None:
-    """A POST that never answers fails within the connect bound."""
+    """A POST that never answers fails at the connect bound."""
     deepgram_server.speak.silent = True
     speaker.connect_timeout = 0.5
-    started = time.monotonic()
-    with pytest.raises(DeepgramConnectionError):
+    with pytest.raises(DeepgramConnectionError, match=r"did not answer within 0\.5 s"):
         await collect(speaker.synthesize("Hi.", SpeakOptions(model="aura-2-thalia-en")))
-    assert time.monotonic() - started < 1.5
+
+
+async def test_rest_body_that_stops_is_bounded(
+    speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
+) -> None:
+    """A REST answer whose body stops coming fails at the silence bound, naming the request."""
+    deepgram_server.speak.hold_rest_body = True
+    speaker.silence_timeout = 0.5
+    received = bytearray()
+
+    async def listen() -> None:
+        """Keep what came before the error."""
+        async for chunk in speaker.synthesize("Hello there, how are you today?", MP3):
+            received.extend(chunk)
+
+    with pytest.raises(DeepgramConnectionError, match=r"sent no audio within 0\.5 s") as silent:
+        await listen()
+    [post] = deepgram_server.speak.posts
+    assert silent.value.request_id == post.request_id
+    assert bytes(received) == bytes(post.audio)
 
 
 async def test_waiting_for_the_agent_is_not_silence(
     speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
 ) -> None:
     """A slow agent (nothing owed by Deepgram) does not trip the silence bound."""
-    audio = await collect(speaker.open_stream(THALIA).audio(written("One.", " Two.", delay=1.2)))
-    assert audio
-    assert deepgram_server.speak.sessions[0].close_code == 1000
+    # Long enough for the local server to synthesize "Two." even on a busy machine.
+    speaker.silence_timeout = 2.0
+    heard = asyncio.Event()
+
+    async def slow_agent() -> AsyncIterator[str]:
+        """Write one sentence, then think for longer than the silence bound."""
+        yield "One. "
+        await asyncio.wait_for(heard.wait(), GUARD)
+        # The agent thinks for longer than the bound, with all owed audio received.
+        await asyncio.sleep(1.5 * speaker.silence_timeout)
+        yield "Two."
+
+    audio = bytearray()
+    async for chunk in speaker.open_stream(THALIA).audio(slow_agent()):
+        heard.set()
+        audio += chunk
+    [session] = deepgram_server.speak.sessions
+    assert bytes(audio) == bytes(session.audio)
+    assert session.close_code == 1000
+    assert "".join(session.texts).split() == ["One.", "Two."]
 
 
 async def test_failing_text_source_ends_the_audio(
@@ -320,7 +361,7 @@ async def test_failing_text_source_ends_the_audio(
 
     with pytest.raises(RuntimeError, match="the agent failed"):
         await collect(speaker.open_stream(THALIA).audio(broken()))
-    await asyncio.wait_for(deepgram_server.speak.sessions[0].closed.wait(), 3)
+    await asyncio.wait_for(deepgram_server.speak.sessions[0].closed.wait(), GUARD)
 
 
 async def test_cancelled_answer_closes_the_socket(
@@ -329,9 +370,9 @@ async def test_cancelled_answer_closes_the_socket(
     """Cancelling the listener closes the websocket at once."""
 
     async def endless() -> AsyncIterator[str]:
-        while True:
-            yield "More words. "
-            await asyncio.sleep(0.1)
+        # One sentence, then the agent thinks until the listener goes away.
+        yield "More words. "
+        await asyncio.Event().wait()
 
     got_audio = asyncio.Event()
 
@@ -340,13 +381,94 @@ async def test_cancelled_answer_closes_the_socket(
             got_audio.set()
 
     task = asyncio.create_task(listen())
-    await asyncio.wait_for(got_audio.wait(), 5)
+    await asyncio.wait_for(got_audio.wait(), GUARD)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.wait_for(deepgram_server.speak.sessions[0].closed.wait(), 3)
+    await asyncio.wait_for(deepgram_server.speak.sessions[0].closed.wait(), GUARD)
     assert deepgram_server.speak.active_streams == 0
     assert not speaker.streams
+
+
+async def test_a_refused_stream_opens_nothing(
+    speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
+) -> None:
+    """`open()` raises the refusal: whoever waits for it has sent nothing and holds no stream."""
+    deepgram_server.speak.refuse_status = HTTPStatus.SERVICE_UNAVAILABLE
+    stream = speaker.open_stream(THALIA)
+    with pytest.raises(DeepgramServerError) as refused:
+        await stream.open()
+    assert refused.value.request_id == deepgram_server.speak.rejected[0].request_id
+    assert not speaker.streams
+
+
+async def test_close_stops_an_open_stream(
+    speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer
+) -> None:
+    """`close()` ends a stream waiting for the agent: its audio ends with SpeakingStoppedError."""
+    agent_done = asyncio.Event()
+
+    async def slow_agent() -> AsyncIterator[str]:
+        """Write a word, then think until the test ends."""
+        yield "Thinking"
+        await agent_done.wait()
+
+    stream = speaker.open_stream(THALIA)
+    await stream.open()
+    listener = asyncio.create_task(collect(stream.audio(slow_agent())))
+    await speaker.close()
+    with pytest.raises(SpeakingStoppedError):
+        await asyncio.wait_for(listener, GUARD)
+    agent_done.set()
+    await asyncio.wait_for(deepgram_server.speak.sessions[0].closed.wait(), GUARD)
+    assert not speaker.streams
+
+
+@pytest.mark.parametrize("kind", ["handshake", "rest", "rest body", "rest waiting for text"])
+async def test_close_stops_answers_waiting_for_deepgram(
+    speaker: DeepgramSpeaker, deepgram_server: DeepgramTestServer, kind: str
+) -> None:
+    """`close()` stops a handshake or a POST Deepgram has not answered, a REST body still
+    coming, and a REST answer between sentences; each ends with SpeakingStoppedError, none
+    waits for its bound."""
+    speaker.connect_timeout = 3600.0
+    deepgram_server.speak.hold_upgrades = True
+    deepgram_server.speak.silent = True
+    agent_done = asyncio.Event()
+
+    async def slow_agent() -> AsyncIterator[str]:
+        """Write a sentence, then think until the test ends."""
+        yield "Thinking. "
+        await agent_done.wait()
+
+    if kind == "handshake":
+        audio = speaker.open_stream(THALIA).audio(written("Hello."))
+    elif kind == "rest":
+        audio = speaker.synthesize_sentences(written("Hello."), MP3)
+    elif kind == "rest body":
+        deepgram_server.speak.silent = False
+        deepgram_server.speak.hold_rest_body = True
+        audio = speaker.synthesize_sentences(written("Hello."), MP3)
+    else:
+        deepgram_server.speak.silent = False
+        audio = speaker.synthesize_sentences(slow_agent(), MP3)
+    heard = asyncio.Event()
+
+    async def listen() -> None:
+        async for _ in audio:
+            heard.set()
+
+    listener = asyncio.create_task(listen())
+    await asyncio.wait_for(deepgram_server.speak.arrived.wait(), GUARD)
+    if kind in ("rest body", "rest waiting for text"):
+        await asyncio.wait_for(heard.wait(), GUARD)
+    await speaker.close()
+    with pytest.raises(SpeakingStoppedError):
+        await asyncio.wait_for(listener, GUARD)
+    agent_done.set()
+    # A closed speaker starts nothing new.
+    with pytest.raises(SpeakingStoppedError):
+        await collect(speaker.synthesize("Hi.", MP3))
 
 
 async def test_voices_from_the_model_list(speaker: DeepgramSpeaker) -> None:

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from http import HTTPStatus
 import struct
-import time
 from typing import Any
 
 import pytest
@@ -20,11 +19,14 @@ from custom_components.deepgram.protocol import DeepgramConnectionError, Deepgra
 from custom_components.deepgram.tts import WAV_PASSTHROUGH, audio_route
 from homeassistant.components import tts
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 
 from . import setup_integration
 from .deepgram_server import DeepgramTestServer
 
 ENGINE = "tts.deepgram_aura_2"
+# Only guards against a hang; the events awaited come long before.
+GUARD = 30
 WAV_16K = {
     "preferred_format": "wav",
     "preferred_sample_rate": 16000,
@@ -49,28 +51,36 @@ def entity(hass: HomeAssistant) -> tts.TextToSpeechEntity:
     return found
 
 
-async def written(*chunks: str, delay: float = 0.0) -> AsyncIterator[str]:
-    """Yield an answer as an agent writes it."""
+async def written(*chunks: str) -> AsyncIterator[str]:
+    """Yield an answer's text."""
     for chunk in chunks:
-        if delay:
-            await asyncio.sleep(delay)
+        yield chunk
+
+
+async def written_once_heard(heard: asyncio.Event, first: str, *rest: str) -> AsyncIterator[str]:
+    """Write `first`, then the rest only once audio is heard: the agent is still writing."""
+    yield first
+    await asyncio.wait_for(heard.wait(), GUARD)
+    for chunk in rest:
         yield chunk
 
 
 async def stream_audio(
-    hass: HomeAssistant, text: AsyncIterator[str], options: dict[str, Any], language: str = "en"
-) -> tuple[bytes, float | None]:
-    """Stream an answer through Home Assistant; return the audio and when its first byte came."""
+    hass: HomeAssistant,
+    text: AsyncIterator[str],
+    options: dict[str, Any],
+    language: str = "en",
+    heard: asyncio.Event | None = None,
+) -> bytes:
+    """Stream an answer through Home Assistant; set `heard` at its first audio past a header."""
     stream = tts.async_create_stream(hass, ENGINE, language, options)
     stream.async_set_message_stream(text)
-    started = time.monotonic()
-    first: float | None = None
     audio = bytearray()
     async for chunk in stream.async_stream_result():
-        if first is None and chunk:
-            first = time.monotonic() - started
         audio += chunk
-    return bytes(audio), first
+        if heard is not None and len(audio) > 44:
+            heard.set()
+    return bytes(audio)
 
 
 async def test_languages_and_voices(
@@ -186,9 +196,14 @@ async def test_voice_language_and_speed_on_the_wire(  # noqa: PLR0913, PLR0917 -
 async def test_streamed_wav_is_deepgram_audio_behind_one_header(
     hass: HomeAssistant, voice: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """Asked for WAV: the websocket's linear16 behind one streaming header, no ffmpeg."""
-    text = written("Sure!", " The lights are on.", " Anything", " else?", delay=0.3)
-    audio, first = await stream_audio(hass, text, {"preferred_format": "wav"})
+    """Asked for WAV: the websocket's linear16 behind one streaming header, no ffmpeg.
+
+    The agent writes past "Sure!" only once its audio is heard: it must be spoken
+    while the agent is still writing.
+    """
+    heard = asyncio.Event()
+    text = written_once_heard(heard, "Sure! ", "The lights are on.", " Anything", " else?")
+    audio = await stream_audio(hass, text, {"preferred_format": "wav"}, heard=heard)
 
     [session] = deepgram_server.speak.sessions
     assert dict(session.query) == {
@@ -203,9 +218,6 @@ async def test_streamed_wav_is_deepgram_audio_behind_one_header(
     assert fields[6:8] == (1, 24000)
     assert fields[-1] == 0xFFFFFFFF
     assert audio[44:] == bytes(session.audio)
-    # "Sure!" was heard while the agent was still writing (its last words come at 1.2 s).
-    assert first is not None
-    assert first < 1.0
 
 
 async def test_satellite_wav_format(
@@ -213,7 +225,7 @@ async def test_satellite_wav_format(
 ) -> None:
     """A satellite's 16 kHz WAV: honoured by the websocket where Home Assistant passes it
     through (2026.11), else MP3 that Home Assistant's ffmpeg turns into the WAV."""
-    audio, _ = await stream_audio(hass, written("Done."), dict(WAV_16K))
+    audio = await stream_audio(hass, written("Done."), dict(WAV_16K))
     fields = struct.unpack("<4sI4s4sIHHIIHH4sI", audio[:44])
     assert fields[0] == b"RIFF"
     assert fields[6:8] == (1, 16000)
@@ -271,9 +283,10 @@ async def test_tts_speak_plays_deepgram_audio(
 async def test_whole_message_for_callers_that_do_not_stream(
     hass: HomeAssistant, voice: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """`async_get_tts_audio` returns one message's whole audio, or nothing on failure."""
+    """`async_get_tts_audio` returns one message's whole audio, or raises Deepgram's refusal."""
     engine = entity(hass)
     extension, audio = await engine.async_get_tts_audio("Hello.", "en", {})
     assert (extension, audio) == ("mp3", bytes(deepgram_server.speak.posts[0].audio))
     deepgram_server.speak.refuse_status = 503
-    assert await engine.async_get_tts_audio("Hello again.", "en", {}) == (None, None)
+    with pytest.raises(HomeAssistantError, match="HTTP 503"):
+        await engine.async_get_tts_audio("Hello again.", "en", {})

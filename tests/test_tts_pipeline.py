@@ -1,17 +1,27 @@
 """An Assist pipeline with a streaming agent: the first words are heard while it still writes.
 
-The agent (test-only) writes its answer over about two seconds. Its text must
-reach Deepgram sentence by sentence as it is written, and the listener must get
-the first audio before the agent has finished, wherever Home Assistant's
-conversion allows it: without conversion (MP3 asked, or plain WAV) on every
-version. A satellite's 16 kHz WAV is converted by ffmpeg before 2026.11, which
-holds audio back (see `audio_route`); there only the text's timing is checked.
+The agent (test-only) writes its first sentence, then the rest only once the
+listener has heard audio: so the answer must reach Deepgram sentence by
+sentence as it is written, and the first audio must reach the listener while
+the agent is still writing, wherever Home Assistant's conversion allows it:
+without conversion (MP3 asked, or plain WAV) on every version. A satellite's
+16 kHz WAV is converted by ffmpeg before 2026.11, which holds audio back (see
+`audio_route`); there the agent goes on once its first text has reached
+Deepgram. Were either late, the agent would never finish and the run would
+fail at the guard.
+
+A refused answer fails where the satellite fetches it: Home Assistant's
+pipelines (2026.2 to 2026.11) have no event for audio that fails after
+`tts-end`, so the URL answers an error instead of audio, and Home Assistant
+logs Deepgram's reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from http import HTTPStatus
+import logging
 import time
 from typing import Any
 
@@ -44,18 +54,20 @@ from .deepgram_server import DeepgramTestServer
 ENGINE = "tts.deepgram_aura_2"
 # The first chunk passes Home Assistant's 60 characters, so TTS starts streaming.
 ANSWER = (
-    ("Sure! I turned on the living room lights and set them to fifty percent.", 0.0),
-    (" The kitchen", 0.4),
-    (" is already", 0.4),
-    (" bright.", 0.4),
-    (" Anything", 0.4),
-    (" else?", 0.4),
+    "Sure! I turned on the living room lights and set them to fifty percent.",
+    " The kitchen",
+    " is already",
+    " bright.",
+    " Anything",
+    " else?",
 )
-FULL_TEXT = "".join(chunk for chunk, _ in ANSWER)
+FULL_TEXT = "".join(ANSWER)
+# Only guards against a hang; the events awaited come long before.
+GUARD = 30
 
 
 class WritingAgent(conversation.ConversationEntity):
-    """A conversation agent that streams its answer slowly, like an LLM."""
+    """A conversation agent that streams its answer like an LLM, pausing after its first part."""
 
     _attr_name = "Writer"
     _attr_unique_id = "writer"
@@ -63,6 +75,8 @@ class WritingAgent(conversation.ConversationEntity):
 
     def __init__(self) -> None:
         self.finished_at: float | None = None
+        self.go_on: asyncio.Event | None = None
+        """Awaited after the first part, when set: what must happen while the agent writes."""
 
     @property
     def supported_languages(self) -> Any:
@@ -73,8 +87,11 @@ class WritingAgent(conversation.ConversationEntity):
     ) -> conversation.ConversationResult:
         async def deltas() -> AsyncGenerator[dict[str, str]]:
             yield {"role": "assistant"}
-            for chunk, delay in ANSWER:
-                await asyncio.sleep(delay)
+            first, *rest = ANSWER
+            yield {"content": first}
+            if self.go_on is not None:
+                await asyncio.wait_for(self.go_on.wait(), GUARD)
+            for chunk in rest:
                 yield {"content": chunk}
             self.finished_at = time.monotonic()
 
@@ -124,8 +141,13 @@ async def run_pipeline(
     http: ClientSessionGenerator,
     pipeline_id: str,
     tts_audio_output: str | dict[str, Any] | None,
-) -> tuple[list[PipelineEvent], bytes, float | None]:
-    """Run intent → TTS; fetch the audio URL as soon as the run starts, like a satellite."""
+    heard: asyncio.Event | None = None,
+) -> tuple[list[PipelineEvent], int, bytes, float | None]:
+    """Run intent → TTS; fetch the audio URL as soon as the run starts, like a satellite.
+
+    Return the events, the URL's HTTP status and body, and when audio past a WAV
+    header first came (`heard` is set then).
+    """
     events: list[PipelineEvent] = []
     started = asyncio.Event()
     client = await http()
@@ -135,7 +157,7 @@ async def run_pipeline(
         if event.type is PipelineEventType.RUN_START:
             started.set()
 
-    async def listen() -> tuple[bytes, float | None]:
+    async def listen() -> tuple[int, bytes, float | None]:
         await started.wait()
         run_start = events[0].data or {}
         reply = await client.get(run_start["tts_output"]["url"])
@@ -144,8 +166,10 @@ async def run_pipeline(
         async for chunk in reply.content.iter_any():
             if first is None and len(audio) + len(chunk) > 44:  # past a WAV header
                 first = time.monotonic()
+                if heard is not None:
+                    heard.set()
             audio += chunk
-        return bytes(audio), first
+        return reply.status, bytes(audio), first
 
     listener = asyncio.create_task(listen())
     with chat_session.async_get_chat_session(hass) as session:
@@ -164,8 +188,8 @@ async def run_pipeline(
         )
         await pipeline_input.validate()
         await pipeline_input.execute()
-    audio, first = await asyncio.wait_for(listener, 10)
-    return events, audio, first
+    status, audio, first = await asyncio.wait_for(listener, GUARD)
+    return events, status, audio, first
 
 
 def agent_end(agent: WritingAgent) -> float:
@@ -190,9 +214,11 @@ async def test_first_words_heard_while_the_agent_writes(  # noqa: PLR0913, PLR09
 ) -> None:
     """Audio that needs no conversion reaches the listener before the agent finishes."""
     pipeline_id = await create_pipeline(hass_ws_client, hass)
-    events, audio, first_audio = await run_pipeline(
-        hass, hass_client, pipeline_id, tts_audio_output
+    heard = agent.go_on = asyncio.Event()
+    events, status, audio, first_audio = await run_pipeline(
+        hass, hass_client, pipeline_id, tts_audio_output, heard
     )
+    assert status == HTTPStatus.OK
 
     run_start = events[0].data or {}
     assert run_start["tts_output"]["stream_response"] is True
@@ -230,7 +256,8 @@ async def test_satellite_wav_text_reaches_deepgram_as_written(
     the start back; with 2026.11's passthrough the websocket's WAV goes out as is.
     """
     pipeline_id = await create_pipeline(hass_ws_client, hass)
-    events, audio, _ = await run_pipeline(hass, hass_client, pipeline_id, "wav")
+    agent.go_on = deepgram_server.speak.text_arrived
+    events, _, audio, _ = await run_pipeline(hass, hass_client, pipeline_id, "wav")
     finished = agent_end(agent)
     assert audio[:4] == b"RIFF"
     assert int.from_bytes(audio[24:28], "little") == 16000
@@ -242,3 +269,43 @@ async def test_satellite_wav_text_reaches_deepgram_as_written(
         first_text = speak.posts[0].started
     assert first_text < finished
     assert len(events) > 3
+
+
+@pytest.mark.parametrize(
+    ("tts_audio_output", "route"),
+    [(None, "rest mp3"), ({"preferred_format": "wav"}, "websocket wav 24000")],
+    ids=["mp3", "wav"],
+)
+async def test_a_refused_answer_fails_where_the_satellite_fetches_it(  # noqa: PLR0913, PLR0917 - fixtures
+    hass: HomeAssistant,
+    agent: WritingAgent,
+    deepgram_server: DeepgramTestServer,
+    hass_ws_client: WebSocketGenerator,
+    hass_client: ClientSessionGenerator,
+    mock_config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    tts_audio_output: dict[str, Any] | None,
+    route: str,
+) -> None:
+    """Deepgram refuses: the run's audio URL answers 500 with no bytes (not a WAV header or
+    an empty MP3), and Home Assistant logs Deepgram's reason with its request id."""
+    deepgram_server.speak.refuse_status = HTTPStatus.SERVICE_UNAVAILABLE
+    pipeline_id = await create_pipeline(hass_ws_client, hass)
+    events, status, audio, _ = await run_pipeline(hass, hass_client, pipeline_id, tts_audio_output)
+
+    assert (status, audio) == (HTTPStatus.INTERNAL_SERVER_ERROR, b"")
+    assert events[-1].type is PipelineEventType.RUN_END
+    speak = deepgram_server.speak
+    [refused] = speak.rejected if route.startswith("websocket") else speak.posts
+    [answer] = answers_of(mock_config_entry)
+    assert answer.route == route
+    assert answer.outcome.startswith("DeepgramServerError")
+    assert answer.request_ids == (refused.request_id,)
+    reported = [
+        record.getMessage()
+        for record in caplog.get_records("call")
+        if record.name.startswith("homeassistant.components.tts")
+        and record.levelno >= logging.ERROR
+    ]
+    assert reported
+    assert all(refused.request_id in line and "HTTP 503" in line for line in reported)

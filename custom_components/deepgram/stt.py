@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable
-from contextlib import aclosing
+from contextlib import aclosing, suppress
 from datetime import datetime
 from typing import Any
 
@@ -39,8 +39,10 @@ from .protocol import (
     DeepgramError,
     LiveOptions,
     LiveStream,
+    ServerMessage,
     TranscriptBuilder,
 )
+from .protocol.command_end import CommandEnd, is_unfinished
 from .protocol.languages_heard import LanguageAwareTranscript
 from .protocol.models import language_hints, language_query, languages_heard
 from .records import SessionRecord
@@ -56,6 +58,8 @@ SpeechAudioProcessing: Any = getattr(stt, "SpeechAudioProcessing", None)  # 2026
 # Deepgram's minimum; UtteranceEnd backs up speech_final in noisy rooms.
 UTTERANCE_END_MS = 1000
 TRAILING_PUNCTUATION = ".!?…。！？ "  # noqa: RUF001 - CJK full stops too
+# Beyond a pause's audio-time bound, the wall-clock one: audio that stalls cannot hang it.
+PAUSE_WALL_CLOCK_MARGIN = 0.3
 # Flux takes these rates only; it has no channels parameter, so mono only.
 FLUX_SAMPLE_RATES = frozenset({8000, 16000, 24000, 44100, 48000})
 
@@ -249,26 +253,33 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         data = self._entry.runtime_data
         terms = self._listening.keyterms.terms
         options = live_options(metadata, settings, terms, interim_results=partials)
-        live = data.client.open_stream(audio_chunks(stream), options)
+        command_end = self._command_end(metadata, options)
+        decided = asyncio.Event()
+        audio = audio_chunks(stream)
+        if command_end is not None:
+            audio = _counted(audio, command_end, decided)
+        live = data.client.open_stream(audio, options)
         transcript = LanguageAwareTranscript()
         started = dt_util.utcnow()
         # When Deepgram alone ends commands, nothing else bounds the audio (Home
         # Assistant 2026.5+ runs no VAD then), so these timers end it if Deepgram
         # cannot; beside Home Assistant's VAD they cost nothing.
         bound: asyncio.TimerHandle | None = None
+        pause_bound: _PauseBound | None = None
         if settings.answers_at_end_of_speech:
             bound = _end_audio_after(settings.no_speech_timeout, live, "no speech")
         speech_seen = False
         failure: Exception | None = None
         try:
-            async with aclosing(live.messages()) as messages:
+            async with aclosing(_until(live.messages(), decided)) as messages:
                 async for message in messages:
                     if transcript.add(message) and partials and PartialSpeechResult is not None:
                         yield PartialSpeechResult(tidy(transcript.partial_text, settings))
                     if bound is None:
                         continue
-                    if transcript.utterance_ended:
+                    if _ends_command(message, transcript, command_end):
                         break
+                    pause_bound = _watch_pause(command_end, decided, pause_bound)
                     if transcript.heard_speech and not speech_seen:
                         speech_seen = True
                         bound.cancel()
@@ -280,8 +291,9 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
             data.health.stream_succeeded()
             result = SpeechResult(tidy(transcript.text, settings), SpeechResultState.SUCCESS)
         finally:
-            if bound is not None:
-                bound.cancel()
+            for timer in (bound, pause_bound):
+                if timer is not None:
+                    timer.cancel()
         self._record(
             metadata=metadata,
             live=live,
@@ -291,6 +303,18 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
             started=started,
         )
         yield result
+
+    def _command_end(self, metadata: SpeechMetadata, options: LiveOptions) -> CommandEnd | None:
+        """Return what decides the end of a Nova command, or None (Flux, or the audio's end)."""
+        if not self._settings.answers_at_end_of_speech or self._model.flux:
+            return None
+        language = options.language or metadata.language
+        if language == MULTILINGUAL:
+            language = metadata.language
+        bytes_per_second = None
+        if metadata.codec == AudioCodecs.PCM and metadata.format != AudioFormats.OGG:
+            bytes_per_second = int(metadata.sample_rate) * int(metadata.channel) * 2
+        return CommandEnd(language, bytes_per_second=bytes_per_second, unfinished=is_unfinished)
 
     def _record(  # noqa: PLR0913 - everything a support ticket asks about one stream
         self,
@@ -359,3 +383,92 @@ def _end_audio_after(seconds: float, live: LiveStream, reason: str) -> asyncio.T
         live.end_audio()
 
     return asyncio.get_running_loop().call_later(seconds, end_audio)
+
+
+def _ends_command(
+    message: ServerMessage, transcript: TranscriptBuilder, command_end: CommandEnd | None
+) -> bool:
+    """Whether `message` ends the command: Flux's end of turn, or a finished Nova command."""
+    if command_end is None:
+        return transcript.utterance_ended
+    return command_end.add(message, transcript)
+
+
+class _PauseBound:
+    """The wall-clock bound of one pause of an unfinished command, should the audio stall."""
+
+    __slots__ = ("_handle", "pause")
+
+    def __init__(self, command_end: CommandEnd, decided: asyncio.Event) -> None:
+        """End the command (set `decided`) if this pause outlasts its bound by the margin."""
+        self.pause = pause = command_end.pauses
+
+        def end_pause() -> None:
+            if command_end.end_pause(pause):
+                LOGGER.debug("Ending the command: the pause outlasted its bound (wall clock)")
+                decided.set()
+
+        delay = command_end.pause_left + PAUSE_WALL_CLOCK_MARGIN
+        self._handle = asyncio.get_running_loop().call_later(delay, end_pause)
+
+    def cancel(self) -> None:
+        """Forget the bound."""
+        self._handle.cancel()
+
+
+def _watch_pause(
+    command_end: CommandEnd | None, decided: asyncio.Event, bound: _PauseBound | None
+) -> _PauseBound | None:
+    """Keep one wall-clock bound on the pause the command is in, none outside a pause."""
+    if command_end is None:
+        return None
+    if bound is not None:
+        if command_end.holding and bound.pause == command_end.pauses:
+            return bound
+        bound.cancel()
+    return _PauseBound(command_end, decided) if command_end.holding else None
+
+
+async def _counted(
+    audio: AsyncIterable[bytes], command_end: CommandEnd, decided: asyncio.Event
+) -> AsyncGenerator[bytes]:
+    """Pass the audio on, timing each pause by the audio itself."""
+    chunks = aiter(audio)
+    try:
+        async for chunk in chunks:
+            yield chunk
+            if command_end.add_audio(chunk) and not decided.is_set():
+                LOGGER.debug("Ending the command: %.2f s of silence", command_end.pause)
+                decided.set()
+    finally:
+        # The microphone is Home Assistant's: closing it tells the satellite to stop.
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def _until(
+    messages: AsyncGenerator[ServerMessage], decided: asyncio.Event
+) -> AsyncGenerator[ServerMessage]:
+    """Yield Deepgram's messages until they end or `decided` is set, even between messages."""
+    decision = asyncio.ensure_future(decided.wait())
+    following: asyncio.Future[ServerMessage] | None = None
+    try:
+        while not decided.is_set():
+            following = asyncio.ensure_future(anext(messages))
+            await asyncio.wait({following, decision}, return_when=asyncio.FIRST_COMPLETED)
+            if not following.done():
+                return
+            try:
+                message = following.result()
+            except StopAsyncIteration:
+                return
+            yield message
+    finally:
+        decision.cancel()
+        if following is not None and not following.done():
+            # Cancelling the read lets the stream clean up (CloseStream in the background).
+            following.cancel()
+            with suppress(asyncio.CancelledError, StopAsyncIteration):
+                await following
+        await messages.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -23,11 +24,12 @@ from homeassistant.components.tts import (
 from homeassistant.components.tts.entity import TTSAudioRequest
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from . import DeepgramConfigEntry
+from . import DeepgramConfigEntry, DeepgramData
 from .const import (
     CONF_SPEED,
     CONF_VOICE,
@@ -39,11 +41,12 @@ from .const import (
 from .protocol import (
     DeepgramAuthenticationError,
     DeepgramError,
+    DeepgramSpeaker,
     SpeakOptions,
-    SpeechStream,
     Voice,
 )
 from .protocol.speak import DEFAULT_SAMPLE_RATE, STREAM_SAMPLE_RATES
+from .protocol.speech_stream import SpeakingStoppedError
 from .protocol.voices import (
     DEFAULT_VOICE,
     MAX_SPEED,
@@ -279,9 +282,15 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
     async def _audio(
         self, answer: _Answer, message_gen: AsyncIterable[str], speed: float | None
     ) -> AsyncGenerator[bytes]:
-        """Yield the answer's audio; on failure log one line and end the audio."""
+        """Yield the answer's audio; a failure is recorded, then raised as HomeAssistantError.
+
+        Raising is what makes Home Assistant drop the answer from its cache and
+        report it; nothing is yielded before Deepgram has accepted the request.
+        """
         route = answer.route
-        speaker = self._entry.runtime_data.speaker
+        # Kept: an answer the unload stops ends after the entry's data is gone.
+        data = self._entry.runtime_data
+        speaker = data.speaker
         text = answer.text(message_gen)
         options = SpeakOptions(
             model=answer.voice.model,
@@ -290,43 +299,80 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
             speed=speed,
         )
         outcome = "cancelled"
-        stream: SpeechStream | None = None
         try:
-            if route.sample_rate is not None:
-                yield streaming_wav_header(route.sample_rate)
-                stream = speaker.open_stream(options)
-                audio = stream.audio(text)
-            else:
-                audio = speaker.synthesize_sentences(text, options, request_ids=answer.request_ids)
-            try:
+            async with aclosing(self._deepgram_audio(speaker, answer, text, options)) as audio:
                 async for chunk in audio:
-                    answer.heard()
                     yield chunk
-            finally:
-                await audio.aclose()
-                if stream is not None and stream.request_id:
-                    answer.request_ids.append(stream.request_id)
+        except SpeakingStoppedError as err:
+            outcome = "stopped: the entry was unloaded"
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="speaking_stopped"
+            ) from err
         except DeepgramError as err:
             outcome = f"{type(err).__name__}: {err}"
             if err.request_id and err.request_id not in answer.request_ids:
                 answer.request_ids.append(err.request_id)
-            self._failed(err)
+            self._failed(data, err)
+            raise speaking_error(err) from err
+        except Exception as err:
+            outcome = f"{type(err).__name__}: {err}"
+            raise
         else:
-            if stream is not None and stream.aborted:
-                outcome = "stopped: the entry was unloaded"
-            else:
-                outcome = "success"
-                self._entry.runtime_data.health.stream_succeeded()
+            outcome = "success"
+            data.health.stream_succeeded()
         finally:
             record = answer.record(outcome)
             self._answers.append(record)
             LOGGER.debug("Deepgram answer: %s", record)
 
-    def _failed(self, err: DeepgramError) -> None:
+    @staticmethod
+    async def _deepgram_audio(
+        speaker: DeepgramSpeaker, answer: _Answer, text: AsyncIterable[str], options: SpeakOptions
+    ) -> AsyncGenerator[bytes]:
+        """Yield Deepgram's audio; a WAV header first, once Deepgram has accepted the stream."""
+        sample_rate = answer.route.sample_rate
+        if sample_rate is None:
+            rest = speaker.synthesize_sentences(text, options, request_ids=answer.request_ids)
+            async with aclosing(rest) as audio:
+                async for chunk in audio:
+                    answer.heard()
+                    yield chunk
+            return
+        stream = speaker.open_stream(options)
+        try:
+            # The header promises audio: only once Deepgram has taken the request.
+            await stream.open()
+            yield streaming_wav_header(sample_rate)
+            async with aclosing(stream.audio(text)) as audio:
+                async for chunk in audio:
+                    answer.heard()
+                    yield chunk
+        finally:
+            await stream.close()
+            if stream.request_id:
+                answer.request_ids.append(stream.request_id)
+
+    def _failed(self, data: DeepgramData, err: DeepgramError) -> None:
         """Log the one line a failed answer gets; raise Repairs issues or re-authentication."""
-        self._entry.runtime_data.health.stream_failed(err)
+        data.health.stream_failed(err)
         if isinstance(err, DeepgramAuthenticationError):
             LOGGER.error("Deepgram rejected the API key, please re-authenticate: %s", err)
             self._entry.async_start_reauth(self.hass)
         else:
             LOGGER.error("Deepgram could not speak the answer: %s", err)
+
+
+def speaking_error(err: DeepgramError) -> HomeAssistantError:
+    """Return the error Home Assistant reports: Deepgram's reason and its request id."""
+    reason = Exception.__str__(err)
+    if err.request_id is None:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="speaking_failed_without_request_id",
+            translation_placeholders={"reason": reason},
+        )
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="speaking_failed",
+        translation_placeholders={"reason": reason, "request_id": err.request_id},
+    )

@@ -1,5 +1,6 @@
 """A local, protocol-faithful Deepgram server for the tests, a dev instance and benchmarks."""
 
+from .network import PIECES, WHOLE_WRITES, LocalCertificate, Network
 from .server import (
     NET0001_REASON,
     DeepgramHTTPError,
@@ -12,10 +13,14 @@ from .transcriber import AudioMeter, Transcriber, TranscriberConfig
 
 __all__ = [
     "NET0001_REASON",
+    "PIECES",
+    "WHOLE_WRITES",
     "AudioMeter",
     "DeepgramHTTPError",
     "DeepgramTestServer",
     "ListenParams",
+    "LocalCertificate",
+    "Network",
     "RecordedSession",
     "Transcriber",
     "TranscriberConfig",

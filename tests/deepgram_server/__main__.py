@@ -11,6 +11,7 @@ from pathlib import Path
 import sys
 
 from .grammar import DEMO_NAMES, names_in_config
+from .network import PIECES, SEGMENT_GAP, WHOLE_WRITES, LocalCertificate, Network
 from .recogniser import SpeechRecogniser
 from .server import DEFAULT_PROJECT_ID, HOST, DeepgramTestServer
 
@@ -101,12 +102,39 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="least time from a /v1/speak Flush (or request) to its first audio (default: 0.05)",
     )
+    parser.add_argument(
+        "--whole-writes",
+        action="store_true",
+        help="send each write whole, as loopback does (default: in 1.4 KB pieces "
+        "a few milliseconds apart, as over a real network)",
+    )
+    parser.add_argument(
+        "--segment-gap",
+        type=float,
+        default=SEGMENT_GAP,
+        metavar="SECONDS",
+        help="time between two pieces of one write (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--tls",
+        type=Path,
+        metavar="DIR",
+        help="serve https and wss with a certificate made at start; its authority's "
+        "certificate is written to DIR/deepgram-local-ca.pem for the client to trust",
+    )
     parser.add_argument("--verbose", action="store_true", help="log at debug level")
     return parser.parse_args(argv)
 
 
 async def _serve(args: argparse.Namespace) -> None:
     recogniser = SpeechRecogniser() if args.recognise else None
+    network = WHOLE_WRITES if args.whole_writes else Network(PIECES.segment_bytes, args.segment_gap)
+    certificate = None
+    if args.tls is not None:
+        certificate = LocalCertificate()
+        args.tls.mkdir(parents=True, exist_ok=True)
+        trusted = certificate.write(args.tls)
+        print(f"TLS: trust {trusted}", flush=True)  # noqa: T201
     server = DeepgramTestServer(
         args.api_keys,
         project_id=args.project_id,
@@ -116,6 +144,8 @@ async def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         recogniser=recogniser,
+        network=network,
+        tls=certificate,
     )
     if args.config is not None:
         config_dir: Path = args.config

@@ -16,6 +16,11 @@ returns as a TurnInfo message. The whole timing model is here, deterministic:
   default 0.7 ends a turn after 350 ms of silence; 1.0 turns the model's
   decision off, as Deepgram's newest docs say, which leaves trigger "timeout"
   after `eot_timeout_ms` of silence. Its transcript is the turn's whole item.
+* Flux's model reads the words, not only the silence: where the script marks a
+  pause in mid-sentence (`|`, see `transcriber`), the confidence stays at
+  `MID_SENTENCE_CONFIDENCE`, below every `eot_threshold`, until the speech
+  after that pause comes; only `eot_timeout_ms` ends a turn there, and then
+  with the words before the pause (the rest is the next turn's).
 * With `eager_eot_threshold`, `EagerEndOfTurn` (with the whole item) comes when
   the confidence reaches it, and before every model or timeout EndOfTurn;
   `TurnResumed` follows if speech returns before the EndOfTurn.
@@ -35,7 +40,7 @@ from multidict import MultiMapping
 
 from custom_components.deepgram.protocol.models import multilingual_languages
 
-from .transcriber import Word, layout_words
+from .transcriber import PAUSE_SECONDS, Word, layout_words, script_words
 
 MULTILINGUAL_MODEL: Final = "flux-general-multi"
 MODELS: Final = ("flux-general-en", MULTILINGUAL_MODEL)
@@ -58,6 +63,8 @@ UPDATE_SECONDS: Final = 0.25
 WORD_SECONDS: Final = 0.3
 """Speech that reveals one more word of the turn, as on v1."""
 CERTAIN_SILENCE: Final = 0.5
+MID_SENTENCE_CONFIDENCE: Final = 0.2
+"""The confidence in a pause the script marks as mid-sentence: below every threshold."""
 """Silence after which the end-of-turn confidence is 1."""
 WORD_CONFIDENCE: Final = 0.99
 
@@ -366,6 +373,9 @@ class _Turn:
     onset: float
     last_speech_end: float
     tokens: list[str] | None  # None: describe the audio instead of a script
+    # Indices into `tokens` of the words a pause precedes, and how many were made.
+    pauses: tuple[int, ...] = ()
+    pauses_made: int = 0
     started: bool = False  # StartOfTurn was sent
     eager: bool = False  # EagerEndOfTurn was sent and speech has not resumed since
     complete: bool = False  # Every word is revealed (by EagerEndOfTurn or CloseStream)
@@ -396,6 +406,7 @@ class TurnTracker:
         self._reported = 0.0
         self._next_update = UPDATE_SECONDS
         self._turn: _Turn | None = None
+        self._carried: tuple[list[str], tuple[int, ...]] | None = None
 
     @property
     def active(self) -> bool:
@@ -409,9 +420,9 @@ class TurnTracker:
         turn = self._turn
         if speech:
             if turn is None:
-                script = self.next_script()
-                tokens = None if script is None else script.split()
-                turn = self._turn = _Turn(start, end, tokens)
+                turn = self._turn = self._next_turn(start, end)
+            elif start - turn.last_speech_end + _EPSILON >= PAUSE_SECONDS:
+                turn.pauses_made += 1
             turn.last_speech_end = end
             if turn.eager:
                 turn.eager = False
@@ -427,6 +438,22 @@ class TurnTracker:
             if not events:
                 events.append(self._event("Update", self._turn))
         return events
+
+    def _next_turn(self, start: float, end: float) -> _Turn:
+        """Start a turn with the words carried over a pause, else the next script."""
+        if self._carried is not None:
+            (tokens, pauses), self._carried = self._carried, None
+            return _Turn(start, end, tokens, pauses)
+        script = self.next_script()
+        if script is None:
+            return _Turn(start, end, None)
+        tokens, pauses = script_words(script)
+        return _Turn(start, end, tokens, pauses)
+
+    @staticmethod
+    def _mid_sentence(turn: _Turn) -> bool:
+        """Whether the speaker is in a pause the script marks as mid-sentence."""
+        return turn.tokens is not None and turn.pauses_made < len(turn.pauses)
 
     def force_end(self) -> list[TurnEvent]:
         """Answer ForceEndTurn: EndOfTurn (trigger "manual"), or nothing without a turn."""
@@ -490,6 +517,13 @@ class TurnTracker:
         eager_mode = self.thresholds.eager_eot_threshold is not None
         if trigger != "manual" and eager_mode and not turn.eager:
             events += self._eager(turn)
+        if trigger != "manual" and self._mid_sentence(turn):
+            # Ended in a pause: the words after it are the next turn's.
+            assert turn.tokens is not None
+            cut = turn.pauses[turn.pauses_made]
+            rest = tuple(index - cut for index in turn.pauses[turn.pauses_made + 1 :])
+            self._carried = (turn.tokens[cut:], rest)
+            turn.tokens = turn.tokens[:cut]
         turn.complete = True
         events += self._start(turn)
         events.append(self._event("EndOfTurn", turn, trigger))
@@ -516,7 +550,10 @@ class TurnTracker:
         if turn is None:
             return 0.0
         silence = max(self.time - turn.last_speech_end, 0.0)
-        return min(1.0, silence / CERTAIN_SILENCE)
+        confidence = min(1.0, silence / CERTAIN_SILENCE)
+        if self._mid_sentence(turn):
+            return min(confidence, MID_SENTENCE_CONFIDENCE)
+        return confidence
 
     def _all_words(self, turn: _Turn) -> tuple[Word, ...]:
         """Every word of the turn, spread over its speech."""

@@ -131,7 +131,8 @@ class FluxSession(StreamSession):
             return
         self._params = params
         self._turns.thresholds = params.thresholds
-        await self._message("ConfigureSuccess", params.settings())
+        # Deepgram's answer also names profanity_filter, which Flux does not document.
+        await self._message("ConfigureSuccess", {**params.settings(), "profanity_filter": False})
 
     async def _last_words(self) -> None:
         """The last Update: Flux leaves the turn open."""
@@ -148,10 +149,10 @@ class FluxSession(StreamSession):
         await self._close(close_code, reason)
 
     async def _message(self, kind: str, fields: dict[str, Any], *, request_id: bool = True) -> None:
-        """Send `{"type", "request_id", "sequence_id", **fields}`; count it when sent."""
+        """Send `{"type", "request_id", **fields, "sequence_id"}`; count it when sent."""
         message: dict[str, Any] = {"type": kind}
         if request_id:  # Deepgram's fatal Error is the one message without it.
             message["request_id"] = self.record.request_id
-        message["sequence_id"] = self._sequence_id
-        if await self._send({**message, **fields}):
+        # Last, as Deepgram orders it.
+        if await self._send({**message, **fields, "sequence_id": self._sequence_id}):
             self._sequence_id += 1

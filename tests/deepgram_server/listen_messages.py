@@ -64,9 +64,10 @@ def metadata_message(
         "created": _now(),
         "duration": _time(duration),
         "channels": channels,
-        "models": [model.uuid],
-        "model_info": {model.uuid: model.as_dict()},
     }
+    if duration > 0:  # Deepgram names the model only when it processed audio.
+        message["models"] = [model.uuid]
+        message["model_info"] = {model.uuid: model.as_dict()}
     if extra:
         message["extra"] = dict(extra)
     return message

@@ -29,6 +29,7 @@ from .grammar import DEMO_NAMES
 from .handshake import Credential, hang, key_accepted, request_credential, websocket_response
 from .listen_messages import ModelInfo, metadata_message, results_message
 from .listen_params import ListenParams, parse_listen_query
+from .network import PIECES, WHOLE_WRITES, LocalCertificate, Network
 from .recogniser import SpeechRecogniser
 from .refusals import DeepgramHTTPError, FluxHTTPError
 from .sessions import (
@@ -49,9 +50,13 @@ __all__ = [
     "FLUX_IDLE_REASON",
     "HOST",
     "NET0001_REASON",
+    "PIECES",
+    "WHOLE_WRITES",
     "DeepgramHTTPError",
     "DeepgramTestServer",
     "ListenParams",
+    "LocalCertificate",
+    "Network",
     "RecordedSession",
     "parse_listen_query",
 ]
@@ -63,10 +68,28 @@ DEFAULT_PROJECT_ID: Final = "0b1c9f6e-7d43-4a52-9e8f-5c2d1a7b3e64"
 
 _REQUEST_ID_KEY: Final = "deepgram_request_id"
 _PRERECORDED_SECONDS_PER_AUDIO_SECOND: Final = 0.01
+# How long stopping waits for connections to finish their last pieces before dropping them.
+_CONNECTIONS_CLOSE_TIMEOUT: Final = 1.0
+# How long a test waits for the server to see what it expects.
+EVENT_TIMEOUT: Final = 10.0
 
 
 type _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 type _SessionFactory = Callable[[web.WebSocketResponse, RecordedSession], StreamSession]
+
+
+class _ObservedList[T](list[T]):
+    """A list that tells its owner each time something is appended."""
+
+    def __init__(self, changed: Callable[[], None]) -> None:
+        """Start empty; call `changed` after each append."""
+        super().__init__()
+        self._changed = changed
+
+    def append(self, item: T) -> None:
+        """Append, then tell the owner."""
+        super().append(item)
+        self._changed()
 
 
 class DeepgramTestServer:
@@ -88,6 +111,8 @@ class DeepgramTestServer:
         port: int = 0,
         speech_threshold: float = 500.0,
         recogniser: SpeechRecogniser | None = None,
+        network: Network = PIECES,
+        tls: LocalCertificate | None = None,
     ) -> None:
         """Accept `api_keys` (any non-empty key when None); listen on `host`:`port`.
 
@@ -95,6 +120,9 @@ class DeepgramTestServer:
         `flux_idle_timeout` a Flux stream without binary, text or ping frames.
         With a `recogniser`, `/v1/listen` streams transcribe the speech they carry
         (Assist's commands over the request's key terms, else `home_names()`).
+        `network` says how bytes reach the client (by default in pieces with gaps,
+        as over TCP; `WHOLE_WRITES` as over loopback); with `tls` the server speaks
+        https and wss with that certificate.
         """
         self.api_keys: set[str] | None = None if api_keys is None else set(api_keys)
         self.project_id = project_id
@@ -105,6 +133,8 @@ class DeepgramTestServer:
         self.port = port
         self.speech_threshold = speech_threshold
         self.recogniser = recogniser
+        self.network = network
+        self.tls = tls
         self.home_names: Callable[[], tuple[str, ...]] = lambda: DEMO_NAMES
         self.utterances: list[str] = []
         self.sessions: list[RecordedSession] = []
@@ -128,28 +158,36 @@ class DeepgramTestServer:
         self.prerecorded_delay_per_second = _PRERECORDED_SECONDS_PER_AUDIO_SECOND
         self.scripts_by_key: dict[str, str] = {}
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
         self._live: set[StreamSession] = set()
         self._stopping = asyncio.Event()
+        self._changed = asyncio.Event()
         self.speak = SpeakService(self, self._request_id)
         """`/v1/speak`: its recorded requests and streams, and its own fault switches."""
 
     @property
     def url(self) -> str:
-        """The base URL, e.g. "http://127.0.0.1:41234"."""
+        """The base URL, e.g. "http://127.0.0.1:41234" (https with TLS)."""
         if self._runner is None:
             msg = "The server is not running; call start() first"
             raise RuntimeError(msg)
-        return f"http://{self.host}:{self.port}"
+        scheme = "http" if self.tls is None else "https"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def websocket_url(self) -> str:
+        """The base URL of the websockets, e.g. "ws://127.0.0.1:41234" (wss with TLS)."""
+        return "ws" + self.url.removeprefix("http")
 
     @property
     def listen_url(self) -> str:
         """The websocket URL of the live endpoint."""
-        return self.url.replace("http://", "ws://", 1) + "/v1/listen"
+        return self.websocket_url + "/v1/listen"
 
     @property
     def flux_listen_url(self) -> str:
         """The websocket URL of the Flux endpoint."""
-        return self.url.replace("http://", "ws://", 1) + "/v2/listen"
+        return self.websocket_url + "/v2/listen"
 
     @property
     def active_streams(self) -> int:
@@ -172,26 +210,86 @@ class DeepgramTestServer:
         self._stopping.clear()
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port if port is None else port)
+        loop = asyncio.get_running_loop()
         try:
-            await site.start()
+            # Served directly rather than by a site, so `network` sits under aiohttp's protocol.
+            listener = await loop.create_server(
+                self.network.serve(runner.server),
+                self.host,
+                self.port if port is None else port,
+                ssl=None if self.tls is None else self.tls.server_context(),
+                reuse_address=True,
+            )
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
-        self.port = runner.addresses[0][1]
+        self._runner, self._listener = runner, listener
+        self.port = listener.sockets[0].getsockname()[1]
         LOGGER.debug("Local Deepgram server on %s", self.url)
 
     async def stop(self) -> None:
         """Close every stream and stop serving; nothing is left running."""
         runner, self._runner = self._runner, None
-        if runner is None:
+        listener, self._listener = self._listener, None
+        if runner is None or listener is None:
             return
         self._stopping.set()
+        listener.close()
         await asyncio.gather(
             *(session.shutdown() for session in list(self._live)), self.speak.stop()
         )
         await runner.cleanup()
+        # Connections finish writing their last pieces; one that cannot is dropped.
+        try:
+            async with asyncio.timeout(_CONNECTIONS_CLOSE_TIMEOUT):
+                await listener.wait_closed()
+        except TimeoutError:
+            listener.abort_clients()
+            await listener.wait_closed()
+
+    def _changed_now(self) -> None:
+        """Wake whoever waits for the server's state to change."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait_until[T](
+        self, condition: Callable[[], T | None], within: float = EVENT_TIMEOUT
+    ) -> T:
+        """Wait until `condition()` is true, re-checked whenever a stream opens, gets or
+        sends a message, or ends; return its value. Raise TimeoutError after `within` s.
+        """
+        async with asyncio.timeout(within):
+            while True:
+                changed = self._changed
+                if value := condition():
+                    return value
+                await changed.wait()
+
+    async def stream_started(
+        self, number: int = 1, within: float = EVENT_TIMEOUT
+    ) -> RecordedSession:
+        """Wait until the `number`th accepted stream has had its first frame from the client."""
+
+        def started() -> RecordedSession | None:
+            """The stream, once it has had a frame (or ended)."""
+            if len(self.sessions) < number:
+                return None
+            record = self.sessions[number - 1]
+            return record if record.frames or record.closed.is_set() else None
+
+        return await self.wait_until(started, within)
+
+    async def stream_ended(self, number: int = 1, within: float = EVENT_TIMEOUT) -> RecordedSession:
+        """Wait until the `number`th accepted stream has closed; return its record."""
+
+        def ended() -> RecordedSession | None:
+            """The stream, once it has closed."""
+            if len(self.sessions) < number:
+                return None
+            record = self.sessions[number - 1]
+            return record if record.closed.is_set() else None
+
+        return await self.wait_until(ended, within)
 
     async def __aenter__(self) -> Self:
         """Start the server for an `async with` block."""
@@ -283,6 +381,9 @@ class DeepgramTestServer:
             authorization=request.headers.get("Authorization"),
             request_id=request_id,
             headers=CIMultiDict(request.headers),
+            frames=_ObservedList(self._changed_now),
+            control=_ObservedList(self._changed_now),
+            sent=_ObservedList(self._changed_now),
         )
         try:
             credential = self._check(request)
@@ -291,6 +392,7 @@ class DeepgramTestServer:
             record.status = err.status
             record.closed.set()
             self.rejected.append(record)
+            self._changed_now()
             return err.response(request_id)
         protocol = None
         if credential is not None and credential.subprotocol is not None:
@@ -301,11 +403,13 @@ class DeepgramTestServer:
             record.status = 400
             record.closed.set()
             self.rejected.append(record)
+            self._changed_now()
             return DeepgramHTTPError(400, "Expected a websocket upgrade.").response(request_id)
         ws.headers["access-control-expose-headers"] = (
             "dg-model-name,dg-model-uuid,dg-char-count,dg-request-id,dg-error"
         )
         self.sessions.append(record)
+        self._changed_now()
         session = make_session(ws, record)
         self._live.add(session)
         try:
@@ -315,6 +419,7 @@ class DeepgramTestServer:
         finally:
             self._live.discard(session)
             record.closed.set()
+            self._changed_now()
         return ws
 
     async def _projects(self, request: web.Request) -> web.StreamResponse:

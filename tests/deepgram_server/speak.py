@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from http import HTTPStatus
 import json
 import logging
 from typing import Final, Protocol
@@ -41,6 +42,7 @@ __all__ = [
     "CLIENT_MESSAGES",
     "CLOSE_DESCRIPTIONS",
     "EXCESSIVE_FLUSH",
+    "FAULTS_PATH",
     "SPEAK_PATH",
     "SpeakHost",
     "SpeakRecord",
@@ -52,6 +54,8 @@ __all__ = [
 LOGGER = logging.getLogger(__name__)
 
 SPEAK_PATH: Final = "/v1/speak"
+FAULTS_PATH: Final = "/local/speak/faults"
+"""Not Deepgram's: sets the refusal switches of a server running as a process (end-to-end tests)."""
 _REST_CHUNK: Final = 8192
 
 
@@ -88,12 +92,24 @@ class SpeakService:
         """Accepted websocket streams."""
         self.rejected: list[SpeakRecord] = []
         """Refused websocket upgrades."""
+        self.held: list[SpeakRecord] = []
+        """Websocket upgrades left unanswered (`hold_upgrades`)."""
         self.posts: list[SpeakRecord] = []
         """Every REST request, spoken or refused."""
         # Fault switches and timing.
         self.refuse_status: int | None = None
+        self.refusals_left: int | None = None
+        """How many more requests `refuse_status` refuses (then Deepgram recovers); None: all."""
         self.first_byte_delay = 0.05
         self.silent = False
+        self.hold_upgrades = False
+        """Leave websocket upgrades unanswered: a handshake that never ends (until `stop`)."""
+        self.hold_rest_body = False
+        """Send a REST answer's headers and first chunk, then hold the rest (until `stop`)."""
+        self.arrived = asyncio.Event()
+        """Set when a request or an upgrade arrives; clear it to wait for the next one."""
+        self.text_arrived = asyncio.Event()
+        """Set when text to speak arrives (a REST body or a Speak message); clear it to reuse."""
         self.close_mid_answer: tuple[float, int, str] | None = None
         """(seconds of audio sent, close code, reason): close a stream inside an answer."""
         self.frame_ms = 100
@@ -102,6 +118,8 @@ class SpeakService:
         self.flush_limit = 20
         self.flush_window = 60.0
         self.characters_per_minute = 2400
+        self.character_window = 60.0
+        """Seconds over which `characters_per_minute` is counted (Deepgram: a minute)."""
         self.max_message_bytes = 64 * 1024
         self.idle_timeout = 60.0
         self.max_duration = 3600.0
@@ -113,7 +131,7 @@ class SpeakService:
     @property
     def websocket_url(self) -> str:
         """The websocket URL of `/v1/speak`."""
-        return self._host.url.replace("http://", "ws://", 1) + SPEAK_PATH
+        return self._host.websocket_url + SPEAK_PATH
 
     @property
     def rest_url(self) -> str:
@@ -130,6 +148,7 @@ class SpeakService:
         self._stopping.clear()
         app.router.add_get(SPEAK_PATH, self._websocket)
         app.router.add_post(SPEAK_PATH, self._rest)
+        app.router.add_post(FAULTS_PATH, self._set_faults)
 
     async def stop(self) -> None:
         """Close every stream and stop synthesis."""
@@ -137,7 +156,29 @@ class SpeakService:
         await asyncio.gather(*(stream.shutdown() for stream in list(self._live)))
         await self.synthesizer.close()
 
+    async def _set_faults(self, request: web.Request) -> web.Response:
+        """`POST /local/speak/faults` {"refuse_status": 503, "refusals_left": 1}: set the switches.
+
+        Only the refusal switches, and only with a key the server accepts.
+        """
+        credential = request_credential(request)
+        if credential is None or not key_accepted(self._host, credential):
+            return web.Response(status=HTTPStatus.UNAUTHORIZED)
+        try:
+            switches = await request.json()
+            refuse_status = switches.get("refuse_status")
+            refusals_left = switches.get("refusals_left")
+        except (ValueError, AttributeError):
+            return web.Response(status=HTTPStatus.BAD_REQUEST)
+        if not all(
+            value is None or isinstance(value, int) for value in (refuse_status, refusals_left)
+        ):
+            return web.Response(status=HTTPStatus.BAD_REQUEST)
+        self.refuse_status, self.refusals_left = refuse_status, refusals_left
+        return web.json_response({"refuse_status": refuse_status, "refusals_left": refusals_left})
+
     def _record(self, request: web.Request) -> SpeakRecord:
+        self.arrived.set()
         return SpeakRecord(
             method=request.method,
             query=list(request.query.items()),
@@ -157,7 +198,9 @@ class SpeakService:
 
     def _check(self, request: web.Request, *, websocket: bool) -> tuple[SpeakParams, str | None]:
         """Apply the forced refusal, the query, the key, then the combinations."""
-        if self.refuse_status is not None:
+        if self.refuse_status is not None and self.refusals_left != 0:
+            if self.refusals_left is not None:
+                self.refusals_left -= 1
             raise SpeakError(self.refuse_status)
         query = parse_speak_query(request.query, websocket=websocket)
         protocol = self._authorize(request)
@@ -171,6 +214,7 @@ class SpeakService:
             params, _ = self._check(request, websocket=False)
             text = await _body_text(request)
             record.texts.append(text)
+            self.text_arrived.set()
         except SpeakError as err:
             record.status = err.status
             return err.response(record.request_id)
@@ -209,12 +253,18 @@ class SpeakService:
             chunk = audio[start : start + _REST_CHUNK]
             record.audio += chunk
             await response.write(chunk)
+            if self.hold_rest_body:
+                await self._stopping.wait()
+                return response
         await response.write_eof()
         return response
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         """`GET /v1/speak`: upgrade to a speaking stream, or refuse like Deepgram."""
         record = self._record(request)
+        if self.hold_upgrades:
+            self.held.append(record)
+            return await hang(request, self._stopping)
         try:
             params, protocol = self._check(request, websocket=True)
         except SpeakError as err:

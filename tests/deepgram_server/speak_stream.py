@@ -152,6 +152,7 @@ class SpeakStream:
         self._flush_limit = service.flush_limit
         self._flush_window = service.flush_window
         self._characters_per_minute = service.characters_per_minute
+        self._character_window = service.character_window
         self._max_message_bytes = service.max_message_bytes
         self._idle_timeout = service.idle_timeout
         self._buffer: list[str] = []
@@ -179,6 +180,7 @@ class SpeakStream:
                     "model_name": voice.canonical_name,
                     "model_version": voice.version,
                     "model_uuid": voice.uuid,
+                    "additional_model_uuids": [],
                 }
             )
             await self._read()
@@ -229,6 +231,7 @@ class SpeakStream:
         self.record.received.append((at, message.get("type", "invalid") if message else "invalid"))
         if message is not None and message["type"] == "Speak":
             self.record.texts.append(message["text"])
+            self._service.text_arrived.set()
         if self._silent or self._closing:
             return
         if len(raw.encode()) > self._max_message_bytes:
@@ -251,7 +254,7 @@ class SpeakStream:
             await self._fail("BIG-0001", 1009)
             return
         now = time.monotonic()
-        while self._characters and self._characters[0][0] <= now - 60:
+        while self._characters and self._characters[0][0] <= now - self._character_window:
             self._characters.popleft()
         self._characters.append((now, len(text)))
         if sum(count for _, count in self._characters) > self._characters_per_minute:

@@ -8,6 +8,12 @@ Two pieces, both free of I/O so they can be tested on their own:
   segments, SpeechStarted, UtteranceEnd), with words taken from a script.
 
 All times are seconds of audio fed, never wall time, as on Deepgram.
+
+A script may mark where its speaker pauses with `|` ("turn on the | kitchen
+light"): when the audio's silence there ends the segment (`speech_final`), that
+final carries only the words before the mark, and the rest waits for the speech
+after the pause, as Deepgram hears it. A pause too short to end the segment
+leaves the command whole.
 """
 
 from __future__ import annotations
@@ -27,6 +33,11 @@ _OGG_RATE = 48_000
 _OPAQUE_FRAME_SECONDS = 0.02
 # Float tolerance when comparing accumulated audio times.
 _EPSILON = 1e-9
+# Where a script's speaker pauses.
+PAUSE_MARK = "|"
+# Silence inside an utterance that is one of its script's pauses once speech resumes
+# (espeak-ng's gaps between words are shorter).
+PAUSE_SECONDS = 0.15
 
 # A header that has not reached its data chunk by now is not one we understand.
 _MAX_WAV_HEADER = 64 * 1024
@@ -371,6 +382,19 @@ class TranscriberConfig:
     """Audio by which UtteranceEnd comes late, even after newer speech, as real ones do."""
 
 
+def script_words(script: str) -> tuple[list[str], tuple[int, ...]]:
+    """Split a script into its words and the indices of the words a pause precedes."""
+    words: list[str] = []
+    pauses: list[int] = []
+    for token in script.split():
+        if token == PAUSE_MARK:
+            if words and (not pauses or pauses[-1] != len(words)):
+                pauses.append(len(words))
+        else:
+            words.append(token)
+    return words, tuple(index for index in pauses if index < len(words))
+
+
 @dataclass(slots=True)
 class _Utterance:
     """Speech from its onset until a final ends it."""
@@ -378,6 +402,9 @@ class _Utterance:
     onset: float
     last_speech_end: float
     tokens: list[str] | None  # None: describe the audio instead of a script
+    # Indices into `tokens` of the words a pause precedes (the script's `|`).
+    pauses: tuple[int, ...] = ()
+    pauses_made: int = 0
     finalized: int = 0
     # Its words were finalised by a long pause that the endpoint has not ended yet.
     settled: bool = False
@@ -407,6 +434,8 @@ class Transcriber:
         self._segment_start = 0.0
         self._next_interim = config.interim_every
         self._utterance: _Utterance | None = None
+        # The words after a pause that ended the last segment, for the speech that follows.
+        self._carried: tuple[list[str], tuple[int, ...]] | None = None
         self._last_final_word_end: float | None = None
         # UtteranceEnds held back by `utterance_end_lag`, with the time they are sent.
         self._late_utterance_ends: list[tuple[float, UtteranceEnd]] = []
@@ -423,12 +452,8 @@ class Transcriber:
         events: list[Event] = []
         utterance = self._utterance
         if speech:
-            if utterance is not None and utterance.settled and _spent(utterance):
-                utterance = None  # Its words are all final: speech again brings the next words.
-            if utterance is None:
-                script = self.next_script()
-                tokens = None if script is None else script.split()
-                utterance = self._utterance = _Utterance(start, end, tokens)
+            utterance, onset = self._speech_in(utterance, start, end)
+            if onset:
                 self._last_final_word_end = None
                 if config.vad_events:
                     events.append(SpeechStarted(start))
@@ -442,7 +467,9 @@ class Transcriber:
             if config.endpointing is not None and silence + _EPSILON >= max(
                 config.endpointing, config.min_silence
             ):
-                events.append(self._end_utterance(speech_final=True, from_finalize=False))
+                events.append(
+                    self._end_utterance(speech_final=True, from_finalize=False, at_pause=True)
+                )
             elif (
                 config.interim_results
                 and config.utterance_end is not None
@@ -485,6 +512,39 @@ class Transcriber:
         segment = self._end_utterance(speech_final=True, from_finalize=False)
         return [segment] if segment.words else []
 
+    def _speech_in(
+        self, utterance: _Utterance | None, start: float, end: float
+    ) -> tuple[_Utterance, bool]:
+        """Return the utterance a speech frame belongs to, and whether it starts one."""
+        if utterance is not None and utterance.settled and _spent(utterance):
+            utterance = None  # Its words are all final: speech again brings the next words.
+        if utterance is None:
+            self._utterance = self._next_utterance(start, end)
+            return self._utterance, True
+        if start - utterance.last_speech_end + _EPSILON >= PAUSE_SECONDS:
+            utterance.pauses_made += 1
+        return utterance, False
+
+    def _next_utterance(self, start: float, end: float) -> _Utterance:
+        """Start an utterance with the words carried over a pause, else the next script."""
+        if self._carried is not None:
+            (tokens, pauses), self._carried = self._carried, None
+            return _Utterance(start, end, tokens, pauses)
+        script = self.next_script()
+        if script is None:
+            return _Utterance(start, end, None)
+        tokens, pauses = script_words(script)
+        return _Utterance(start, end, tokens, pauses)
+
+    def _words_to_pause(self, utterance: _Utterance) -> list[str]:
+        """The words not yet final up to the pause the speaker is in (all, past the last)."""
+        assert utterance.tokens is not None
+        pauses = utterance.pauses
+        upto = pauses[utterance.pauses_made] if utterance.pauses_made < len(pauses) else None
+        if upto is None or upto < utterance.finalized:
+            upto = len(utterance.tokens)
+        return utterance.tokens[utterance.finalized : upto]
+
     def _pending_start(self, utterance: _Utterance) -> float:
         return max(utterance.onset, self._segment_start)
 
@@ -517,8 +577,10 @@ class Transcriber:
             self._last_final_word_end = words[-1].end
         return segment
 
-    def _end_utterance(self, *, speech_final: bool, from_finalize: bool) -> Segment:
-        """Finalize every word left in the utterance, and end it."""
+    def _end_utterance(
+        self, *, speech_final: bool, from_finalize: bool, at_pause: bool = False
+    ) -> Segment:
+        """Finalize every word left in the utterance (`at_pause`: up to its pause), and end it."""
         utterance = self._utterance
         assert utterance is not None
         start = self._pending_start(utterance)
@@ -527,6 +589,12 @@ class Transcriber:
             tokens = []
         elif utterance.tokens is None:
             tokens = self.describe(end - start).split()
+        elif at_pause:
+            tokens = self._words_to_pause(utterance)
+            rest = utterance.finalized + len(tokens)
+            if rest < len(utterance.tokens):
+                shifted = tuple(index - rest for index in utterance.pauses if index > rest)
+                self._carried = (utterance.tokens[rest:], shifted)
         else:
             tokens = utterance.tokens[utterance.finalized :]
         segment = self._final(
@@ -542,7 +610,7 @@ class Transcriber:
         tokens = (
             self.describe(end - start).split()
             if utterance.tokens is None
-            else utterance.tokens[utterance.finalized :]
+            else self._words_to_pause(utterance)
         )
         return self._final(
             layout_words(tokens, start, end), speech_final=False, from_finalize=False

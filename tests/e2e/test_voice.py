@@ -8,13 +8,14 @@ tests ask Home Assistant's public TTS API for speech and check what comes back.
 from __future__ import annotations
 
 import asyncio
+from http import HTTPStatus
 from typing import Any
 
 import aiohttp
 import pytest
 
 from .audio import parse_mp3, parse_wav
-from .conftest import ConfigFlowRun
+from .conftest import API_KEY, ConfigFlowRun
 from .harness import HomeAssistant
 from .websocket import RUN_TIMEOUT, Websocket
 
@@ -45,10 +46,15 @@ def diagnostics(home_assistant: HomeAssistant) -> dict[str, Any]:
 
 
 async def speak(
-    home_assistant: HomeAssistant, options: dict[str, Any] | None = None
+    home_assistant: HomeAssistant,
+    options: dict[str, Any] | None = None,
+    *,
+    message: str = SENTENCE,
+    cache: bool = False,
+    status: int = HTTPStatus.OK,
 ) -> tuple[str, bytes]:
-    """Ask POST /api/tts_get_url for SENTENCE, fetch the URL; return its type and body."""
-    request: dict[str, Any] = {"engine_id": VOICE_ENTITY, "message": SENTENCE, "cache": False}
+    """Ask POST /api/tts_get_url for a message, fetch the URL; return its type and body."""
+    request: dict[str, Any] = {"engine_id": VOICE_ENTITY, "message": message, "cache": cache}
     if options:
         request["options"] = options
     answer = home_assistant.request("POST", "/api/tts_get_url", request)
@@ -59,8 +65,9 @@ async def speak(
         asyncio.timeout(RUN_TIMEOUT),
         session.get(f"{home_assistant.url}{answer.body['path']}") as audio,
     ):
-        assert audio.status == 200, await audio.text()
-        return audio.content_type, await audio.read()
+        body = await audio.read()
+        assert audio.status == status, (audio.status, len(body), body[:200])
+        return audio.content_type, body
 
 
 def test_the_voice_is_an_entity_of_the_entry(
@@ -140,3 +147,50 @@ def test_the_voice_logged_no_error(
 ) -> None:
     """Nothing above made the integration log an error."""
     assert home_assistant.log_errors() == []
+
+
+@pytest.mark.parametrize("options", [None, {"preferred_format": "wav"}], ids=["mp3", "wav"])
+async def test_after_a_refusal_the_same_message_is_spoken_from_deepgram(
+    home_assistant: HomeAssistant,
+    voice_entity: dict[str, Any],
+    deepgram_url: str,
+    socket_enabled: None,
+    options: dict[str, Any] | None,
+) -> None:
+    """Deepgram refuses once (503), then recovers: with the cache on, the refused answer
+    fails at its URL and is not kept; the same message again is Deepgram's real audio.
+
+    Runs last in the module: the refusal leaves error lines in the log.
+    """
+    message = f"The garage door is closed ({'wav' if options else 'mp3'})."
+    async with (
+        aiohttp.ClientSession() as session,
+        asyncio.timeout(RUN_TIMEOUT),
+        session.post(
+            f"{deepgram_url}/local/speak/faults",
+            json={"refuse_status": HTTPStatus.SERVICE_UNAVAILABLE, "refusals_left": 1},
+            headers={"Authorization": f"Token {API_KEY}"},
+        ) as switched,
+    ):
+        assert switched.status == HTTPStatus.OK, await switched.text()
+
+    await speak(
+        home_assistant,
+        options,
+        message=message,
+        cache=True,
+        status=HTTPStatus.INTERNAL_SERVER_ERROR,
+    )
+    refused = diagnostics(home_assistant)["answers"][-1]
+    assert "HTTP 503" in refused["outcome"]
+
+    content_type, body = await speak(home_assistant, options, message=message, cache=True)
+    if options:
+        assert content_type == "audio/x-wav"
+        assert parse_wav(body).seconds > 0.5
+    else:
+        assert content_type == "audio/mpeg"
+        assert parse_mp3(body).seconds > 0.5
+    spoken = diagnostics(home_assistant)["answers"][-1]
+    assert spoken["outcome"] == "success"
+    assert spoken["request_ids"] != refused["request_ids"]

@@ -17,6 +17,7 @@ from .errors import (
     DeepgramConnectionClosedError,
     DeepgramConnectionError,
     DeepgramError,
+    DeepgramResponseTooLargeError,
     DeepgramServerError,
     error_for_status,
 )
@@ -31,8 +32,9 @@ from .messages import (
     parse_message,
 )
 from .options import LiveOptions
+from .rest import read_body
 from .wav import WavHeaderStripper
-from .websocket import connect_websocket
+from .websocket import CLOSE_TYPES, NORMAL_CLOSE_CODES, connect_websocket, peer_close
 
 LOGGER = logging.getLogger(__name__)
 
@@ -59,10 +61,6 @@ MAX_FRAME_SECONDS: Final = 0.1
 MAX_MESSAGE_BYTES: Final = 1024 * 1024
 MAX_RESPONSE_BYTES: Final = 256 * 1024
 
-_CLOSE_TYPES = frozenset(
-    {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED}
-)
-_NORMAL_CLOSE_CODES = frozenset({1000, 1005})
 # Word times are rounded floats; compare them with this tolerance.
 _TIME_TOLERANCE = 1e-3
 
@@ -385,7 +383,7 @@ class LiveStream:
         with suppress(Exception):
             await ws.send_str(CLOSE_STREAM_MESSAGE)
             async with asyncio.timeout(self._client.finish_timeout):
-                while (await ws.receive()).type not in _CLOSE_TYPES:
+                while (await ws.receive()).type not in CLOSE_TYPES:
                     pass
         await ws.close()
 
@@ -501,11 +499,11 @@ class LiveStream:
                     yield message
             elif msg.type is aiohttp.WSMsgType.BINARY:
                 LOGGER.debug("Ignoring a binary frame of %d bytes from Deepgram", len(msg.data))
-            elif msg.type in _CLOSE_TYPES:
+            elif msg.type in CLOSE_TYPES:
                 break
             else:
                 raise self._closed_error(ws.close_code, str(msg.data))
-        self._raise_for_close(ws.close_code, msg.extra if isinstance(msg.extra, str) else "")
+        self._raise_for_close(*peer_close(msg, ws))
 
     def _closed_error(self, code: int | None, reason: str) -> DeepgramConnectionClosedError:
         error = self._fatal_error
@@ -529,7 +527,7 @@ class LiveStream:
         if self._closed_by_client:
             return
         # Flux's fatal Error fails the stream, whatever code the close carries.
-        if code not in _NORMAL_CLOSE_CODES or self._fatal_error is not None:
+        if code not in NORMAL_CLOSE_CODES or self._fatal_error is not None:
             raise self._closed_error(code, reason)
 
 
@@ -667,7 +665,12 @@ async def read_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
     """
     parsed: Any = None
     with suppress(ValueError, aiohttp.ClientError):
-        parsed = json.loads(await response.content.read(MAX_RESPONSE_BYTES))
+        try:
+            parsed = json.loads(await read_body(response, MAX_RESPONSE_BYTES))
+        except DeepgramResponseTooLargeError:
+            if response.ok:
+                raise
+            # A refusal stays a refusal; its body is not read in part.
     body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
     body.setdefault("request_id", response.headers.get("dg-request-id"))
     body.setdefault("dg_error", response.headers.get("dg-error"))

@@ -59,6 +59,17 @@ class DeepgramConnectionError(DeepgramError):
     """Deepgram could not be reached: DNS, refused connection, TLS or a timeout."""
 
 
+class DeepgramResponseTooLargeError(DeepgramError):
+    """Deepgram's answer was larger than the client reads: no answer Deepgram gives is."""
+
+    def __init__(self, limit: int, request_id: str | None = None) -> None:
+        """Name the limit the body passed."""
+        super().__init__(
+            f"Deepgram's answer is larger than {limit // 1024} KB", request_id=request_id
+        )
+        self.limit = limit
+
+
 class DeepgramConnectionClosedError(DeepgramError):
     """Deepgram closed the stream abnormally (e.g. 1008 or 1011), or after a fatal Error."""
 

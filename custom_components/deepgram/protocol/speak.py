@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 import json
 import logging
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import aiohttp
 from yarl import URL
@@ -21,17 +22,20 @@ from .errors import (
     DeepgramConnectionError,
     DeepgramError,
 )
+from .rest import read_body
 from .sentences import (
     CHARACTERS_PER_MINUTE,
     MAX_TEXT_CHARS,
     cut_to_limit,
     split_sentences,
 )
-from .speech_stream import SpeechStream
+from .speech_stream import STOPPED_MESSAGE, SpeakingStoppedError, SpeechStream
 from .voices import Voice, parse_models
 from .websocket import connect_websocket
 
 LOGGER = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 SPEAK_PATH: Final = "/v1/speak"
 MODELS_PATH: Final = "/v1/models"
@@ -96,8 +100,12 @@ class DeepgramSpeaker:
         self.connect_timeout = connect_timeout
         self.silence_timeout = silence_timeout
         self.characters_per_minute = characters_per_minute
-        # Answers in progress, so `close()` can end them.
+        # Answers in progress, so `close()` can end them: open websockets and REST
+        # responses, and the steps under way (a handshake, a request, a wait for text).
         self.streams: set[SpeechStream] = set()
+        self._steps: set[asyncio.Future[Any]] = set()
+        self._responses: set[aiohttp.ClientResponse] = set()
+        self.closed = False
 
     def __repr__(self) -> str:
         """Describe the speaker without its key."""
@@ -106,6 +114,30 @@ class DeepgramSpeaker:
     @property
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Token {self._api_key}"}
+
+    async def stoppable(self, start: Callable[[], Awaitable[_T]]) -> _T:
+        """Run one step of an answer as a task that `close()` cancels and awaits.
+
+        Raise SpeakingStoppedError if the speaker is (or gets) closed; a caller
+        that is itself cancelled gets its CancelledError as usual.
+        """
+        if self.closed:
+            raise SpeakingStoppedError(STOPPED_MESSAGE)
+        step = asyncio.ensure_future(start())
+        self._steps.add(step)
+        try:
+            return await step
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self._stopped() and (current is None or not current.cancelling()):
+                raise SpeakingStoppedError(STOPPED_MESSAGE) from None
+            raise
+        finally:
+            self._steps.discard(step)
+
+    def _stopped(self) -> bool:
+        """Whether `close()` has begun; read anew after each await."""
+        return self.closed
 
     def open_stream(self, options: SpeakOptions) -> SpeechStream:
         """Return an answer whose `audio(text)` speaks text as it is written."""
@@ -132,33 +164,60 @@ class DeepgramSpeaker:
         """
         url = speak_url(self.server, websocket=False)
         loop = asyncio.get_running_loop()
+        answered = False
+        # Known once Deepgram has answered: every later error carries it.
+        request_id: str | None = None
         try:
             async with asyncio.timeout(self.connect_timeout) as bound:
-                async with self._session.post(
-                    url, params=options.query(), headers=self._headers, json={"text": text}
-                ) as response:
+                response = await self.stoppable(
+                    lambda: self._session.post(
+                        url, params=options.query(), headers=self._headers, json={"text": text}
+                    )
+                )
+                answered = True
+                # `close()` closes it: cheaper than a stoppable step per read.
+                self._responses.add(response)
+                try:
                     request_id = response.headers.get("dg-request-id")
                     if request_id and request_ids is not None:
                         request_ids.append(request_id)
-                    if response.status != 200:  # noqa: PLR2004
+                    if response.status != HTTPStatus.OK:
                         raise await _rest_error(response)
                     while True:
                         # Each read is bounded by the silence timeout, not the whole answer.
                         bound.reschedule(loop.time() + self.silence_timeout)
-                        chunk = await response.content.readany()
+                        chunk = await self._read(response, request_id)
                         if not chunk:
                             break
                         bound.reschedule(None)
                         yield chunk
+                finally:
+                    self._responses.discard(response)
+                    response.release()
         except TimeoutError as err:
-            msg = f"Deepgram sent no audio within {self.silence_timeout:g} s"
-            raise DeepgramConnectionError(msg) from err
+            if answered:
+                msg = f"Deepgram sent no audio within {self.silence_timeout:g} s"
+            else:
+                msg = f"Deepgram did not answer within {self.connect_timeout:g} s"
+            raise DeepgramConnectionError(msg, request_id=request_id) from err
         except aiohttp.ClientPayloadError as err:
             msg = f"Deepgram's audio broke off: {err}"
-            raise DeepgramConnectionError(msg) from err
+            raise DeepgramConnectionError(msg, request_id=request_id) from err
         except (aiohttp.ClientError, OSError) as err:
             msg = f"Cannot connect to {url.host}: {err}"
-            raise DeepgramConnectionError(msg) from err
+            raise DeepgramConnectionError(msg, request_id=request_id) from err
+
+    async def _read(self, response: aiohttp.ClientResponse, request_id: str | None) -> bytes:
+        """Read what has come of the body; SpeakingStoppedError once `close()` has closed it."""
+        try:
+            chunk = await response.content.readany()
+        except (aiohttp.ClientError, OSError):
+            if self._stopped():
+                raise SpeakingStoppedError(STOPPED_MESSAGE, request_id=request_id) from None
+            raise
+        if self._stopped():
+            raise SpeakingStoppedError(STOPPED_MESSAGE, request_id=request_id)
+        return chunk
 
     async def synthesize_sentences(
         self,
@@ -176,7 +235,7 @@ class DeepgramSpeaker:
         sentences = _Sentences()
         reader = asyncio.create_task(sentences.read(text))
         try:
-            while (batch := await sentences.next_batch()) is not None:
+            while (batch := await self.stoppable(sentences.next_batch)) is not None:
                 for piece in cut_to_limit(batch):
                     async for chunk in self.synthesize(piece, options, request_ids=request_ids):
                         yield chunk
@@ -195,7 +254,7 @@ class DeepgramSpeaker:
                 async with self._session.get(url, headers=self._headers) as response:
                     if response.status != 200:  # noqa: PLR2004
                         raise await _rest_error(response)
-                    raw = await response.content.read(4 * MAX_RESPONSE_BYTES)
+                    raw = await read_body(response, 4 * MAX_RESPONSE_BYTES)
         except TimeoutError as err:
             msg = f"Timed out listing Deepgram's voices after {self.connect_timeout:g} s"
             raise DeepgramConnectionError(msg) from err
@@ -209,9 +268,20 @@ class DeepgramSpeaker:
             raise DeepgramConnectionError(msg) from err
 
     async def close(self) -> None:
-        """End the answers in progress, e.g. when Home Assistant stops."""
+        """Stop every answer in progress and every one to come (the entry unloads).
+
+        Each ends with SpeakingStoppedError: open websockets and REST responses
+        are closed, and the steps under way (handshakes, requests not yet
+        answered, waits for text) are cancelled; all of them are awaited.
+        """
+        self.closed = True
+        for response in list(self._responses):
+            response.close()
+        steps = list(self._steps)
+        for step in steps:
+            step.cancel()
         await asyncio.gather(
-            *(stream.abort() for stream in list(self.streams)), return_exceptions=True
+            *(stream.abort() for stream in list(self.streams)), *steps, return_exceptions=True
         )
 
 

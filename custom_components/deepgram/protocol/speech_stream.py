@@ -14,6 +14,7 @@ import aiohttp
 from .client import handshake_request_id
 from .errors import DeepgramConnectionClosedError, DeepgramConnectionError, DeepgramError
 from .sentences import FlushPlanner
+from .websocket import CLOSE_TYPES, NORMAL_CLOSE_CODES, peer_close
 
 if TYPE_CHECKING:
     from .speak import DeepgramSpeaker, SpeakOptions
@@ -25,10 +26,12 @@ FLUSH_MESSAGE: Final = json.dumps({"type": "Flush"})
 CLOSE_MESSAGE: Final = json.dumps({"type": "Close"})
 EXCESSIVE_FLUSH: Final = "EXCESSIVE_FLUSH"
 
-_CLOSE_TYPES = frozenset(
-    {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED}
-)
-_NORMAL_CLOSE_CODES = frozenset({1000, 1005})
+
+class SpeakingStoppedError(DeepgramError):
+    """The speaker was closed (the entry unloaded) while an answer was being spoken."""
+
+
+STOPPED_MESSAGE: Final = "The answer was stopped: the speaker is closed"
 
 
 class SpeechStream:
@@ -51,34 +54,59 @@ class SpeechStream:
         self.warnings: list[str] = []
         # (time, characters) of the Speak messages of the last minute.
         self._recent_text: deque[tuple[float, int]] = deque()
-        # Stopped by its owner (Home Assistant unloading): the audio just ends.
+        # Stopped by its owner (Home Assistant unloading): the audio ends with SpeakingStoppedError.
         self.aborted = False
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._sender: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        """Open the websocket: return once Deepgram has accepted it, else raise DeepgramError.
+
+        The handshake is a step the speaker's `close()` can stop.
+        """
+        await self._open()
+
+    async def _open(self) -> aiohttp.ClientWebSocketResponse:
+        """Return the open websocket, opening it (and registering the stream) the first time."""
+        if self._ws is not None:
+            return self._ws
+        ws = await self._speaker.stoppable(lambda: self._speaker.connect_stream(self.options))
+        if self._speaker.closed:
+            # Accepted just as the speaker closed: nobody would end this stream.
+            await ws.close()
+            raise SpeakingStoppedError(STOPPED_MESSAGE, request_id=handshake_request_id(ws))
+        self._ws = ws
+        self.request_id = handshake_request_id(ws)
+        self._speaker.streams.add(self)
+        return ws
 
     async def abort(self) -> None:
-        """End the answer now; its audio ends without an error."""
+        """Stop the answer now: its audio ends with SpeakingStoppedError."""
         self.aborted = True
-        if self._ws is not None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the websocket and stop sending text; wait for both."""
+        self._speaker.streams.discard(self)
+        if self._sender is not None:
+            self._sender.cancel()
+            await asyncio.gather(self._sender, return_exceptions=True)
+        if self._ws is not None and not self._ws.closed:
             await self._ws.close()
 
     async def audio(self, text: AsyncIterable[str]) -> AsyncGenerator[bytes]:
         """Speak `text` as it arrives; yield the audio as Deepgram sends it.
 
-        Leaving early (or being cancelled) closes the socket at once.
+        Opens the websocket unless `open()` already has. Leaving early (or being
+        cancelled) closes the socket at once.
         """
-        ws = self._ws = await self._speaker.connect_stream(self.options)
-        self.request_id = handshake_request_id(ws)
-        sender = asyncio.create_task(self._send_text(ws, text))
-        self._speaker.streams.add(self)
+        ws = await self._open()
+        self._sender = asyncio.create_task(self._send_text(ws, text))
         try:
             async for chunk in self._receive(ws):
                 yield chunk
         finally:
-            self._speaker.streams.discard(self)
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
-            if not ws.closed:
-                await ws.close()
+            await self.close()
 
     async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> AsyncGenerator[bytes]:
         loop = asyncio.get_running_loop()
@@ -99,7 +127,7 @@ class SpeechStream:
                 yield msg.data
             elif msg.type is aiohttp.WSMsgType.TEXT:
                 self._on_message(msg.data)
-            elif msg.type in _CLOSE_TYPES:
+            elif msg.type in CLOSE_TYPES:
                 break
             else:
                 raise DeepgramConnectionClosedError(
@@ -108,10 +136,9 @@ class SpeechStream:
         if self._input_error is not None:
             raise self._input_error
         if self.aborted:
-            return
-        code = ws.close_code
-        if code not in _NORMAL_CLOSE_CODES:
-            reason = msg.extra if isinstance(msg.extra, str) else ""
+            raise SpeakingStoppedError(STOPPED_MESSAGE, request_id=self.request_id)
+        code, reason = peer_close(msg, ws)
+        if code not in NORMAL_CLOSE_CODES:
             raise DeepgramConnectionClosedError(code, reason, request_id=self.request_id)
         if not self._close_sent:
             early = "Deepgram closed the stream before the answer was spoken"

@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 from yarl import URL
 
 from .errors import DeepgramConnectionError, error_for_status
+
+# What `receive()` returns once the stream is over, however it ended.
+CLOSE_TYPES: Final = frozenset(
+    {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED}
+)
+# A stream that ends with these ended well (1005: a close frame without a code).
+NORMAL_CLOSE_CODES: Final = frozenset({1000, 1005})
+
+
+def peer_close(
+    msg: aiohttp.WSMessage, ws: aiohttp.ClientWebSocketResponse
+) -> tuple[int | None, str]:
+    """Return the close code and reason Deepgram sent, else what the socket knows.
+
+    Over TLS a server may drop the connection right after its close frame; aiohttp
+    then cannot send its reply and reports 1006, though Deepgram's frame said 1000.
+    """
+    if msg.type is aiohttp.WSMsgType.CLOSE and isinstance(msg.data, int):
+        return msg.data, msg.extra if isinstance(msg.extra, str) else ""
+    return ws.close_code, msg.extra if isinstance(msg.extra, str) else ""
 
 
 async def connect_websocket(  # noqa: PLR0913 - what every Deepgram websocket needs
