@@ -9,7 +9,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from homeassistant.components import stt
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 
@@ -340,3 +340,47 @@ async def test_setting_reconfigure_takes_flux_settings_within_deepgram_ranges(  
     assert result["type"] is FlowResultType.ABORT
     await hass.async_block_till_done()
     assert setting_of(mock_config_entry).data[setting] == value
+
+
+async def test_adding_a_flux_setting_beside_nova(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """A second setting is a second entity with its own model; the same one twice is refused."""
+    await setup_integration(hass, mock_config_entry)
+
+    async def add(model: str, language: str) -> Any:
+        result = await hass.config_entries.subentries.async_init(
+            (mock_config_entry.entry_id, "stt"), context={"source": SOURCE_USER}
+        )
+        assert result["step_id"] == "user"
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {"model": model}
+        )
+        assert result["step_id"] == "recognition"
+        return await hass.config_entries.subentries.async_configure(
+            result["flow_id"],
+            {**FLUX_FORM, "language": language}
+            if model.startswith("flux")
+            else {"language": language},
+        )
+
+    duplicate = await add("nova-3", "en")
+    assert duplicate["type"] is FlowResultType.FORM
+    assert duplicate["errors"] == {"base": "already_configured"}
+
+    created = await add("flux-general-en", "en")
+    assert created["type"] is FlowResultType.CREATE_ENTRY
+    assert created["title"] == "Deepgram Flux (English)"
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert sorted(hass.states.async_entity_ids("stt")) == [
+        "stt.deepgram_flux_english",
+        ENTITY_ID,
+    ]
+    for entity_id, path in ((ENTITY_ID, "/v1/listen"), ("stt.deepgram_flux_english", "/v2/listen")):
+        entity = stt.async_get_speech_to_text_entity(hass, entity_id)
+        assert entity is not None
+        deepgram_server.utterances.append(PHRASE)
+        result = await entity.internal_async_process_audio_stream(pcm_metadata(), speech())
+        assert result.text == PHRASE
+        assert deepgram_server.sessions[-1].path == path
