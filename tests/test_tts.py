@@ -15,7 +15,6 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 
-from custom_components.deepgram.protocol import DeepgramConnectionError, DeepgramSpeaker
 from custom_components.deepgram.tts import WAV_PASSTHROUGH, audio_route
 from homeassistant.components import tts
 from homeassistant.core import HomeAssistant
@@ -116,17 +115,9 @@ async def test_built_in_voices_when_the_list_fails(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     deepgram_server: DeepgramTestServer,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """If Deepgram's list cannot be fetched, the built-in catalogue serves.
-
-    The local server always lists its models, so the fetch itself fails here.
-    """
-
-    async def unreachable(_: DeepgramSpeaker) -> list[Any]:
-        raise DeepgramConnectionError("Cannot connect to api.deepgram.com")
-
-    monkeypatch.setattr(DeepgramSpeaker, "voices", unreachable)
+    """If Deepgram's list cannot be fetched, the built-in catalogue serves."""
+    deepgram_server.models.status = HTTPStatus.SERVICE_UNAVAILABLE
     await setup_integration(hass, mock_config_entry)
     assert not mock_config_entry.runtime_data.voices.live
     names = {voice.name for voice in entity(hass).async_get_supported_voices("fr") or []}

@@ -82,10 +82,15 @@ async def test_the_first_set_up_brings_one_voice(
 async def test_voice_added_later_fetches_the_voice_list(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """An account without a voice never asks for the list; one added later does."""
+    """An account without a voice reads no voice list; one added later reads it.
+
+    The account's set-up fetched `GET /v1/models` for its speech models; that one
+    fetch serves the voice added later too.
+    """
     mock_config_entry = account_entry(deepgram_server.url, voice=None)
     await setup_integration(hass, mock_config_entry)
-    assert ("GET", "/v1/models") not in deepgram_server.requests
+    assert deepgram_server.requests.count(("GET", "/v1/models")) == 1
+    assert not mock_config_entry.runtime_data.voices.live
 
     hass.config_entries.async_add_subentry(
         mock_config_entry,

@@ -31,6 +31,12 @@ from .const import CONF_SERVER, CONF_VOICE, DOMAIN, LOGGER, SUBENTRY_STT, SUBENT
 from .health import MODEL_UNAVAILABLE, VOICE_UNAVAILABLE, ServiceHealth, delete_issues
 from .keyterms import HomeKeyterms
 from .migration import async_migrate_integration, migrate_entry
+from .model_list import (
+    async_clear_unlisted_model,
+    async_listed_voices,
+    async_model_list,
+    async_report_unlisted_model,
+)
 from .protocol import (
     DEFAULT_SERVER,
     DeepgramAuthenticationError,
@@ -38,6 +44,7 @@ from .protocol import (
     DeepgramError,
     DeepgramSpeaker,
 )
+from .protocol.model_list import ModelList
 from .protocol.voices import DEFAULT_VOICE
 from .records import AnswerRecord, SessionRecord, recent
 from .settings import StreamSettings
@@ -103,9 +110,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
             translation_key="cannot_connect",
             translation_placeholders={"error": str(err)},
         ) from err
-    speaker = DeepgramSpeaker(
-        entry.data[CONF_API_KEY], session=async_get_clientsession(hass), server=server
-    )
+    api_key, session = entry.data[CONF_API_KEY], async_get_clientsession(hass)
+    speaker = DeepgramSpeaker(api_key, session=session, server=server)
+    # One fetch for the account: its settings' models and its voices.
+    models = await async_model_list(hass, session, server, api_key)
     health = ServiceHealth(hass, entry.entry_id, entry.title)
     health.forget_settings_except(set(entry.subentries))
     data = DeepgramData(
@@ -117,11 +125,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
             lambda refresh: entry.async_create_background_task(
                 hass, refresh, "deepgram voice list"
             ),
+            # The voices come with the models, in one fetch.
+            list_voices=lambda: async_listed_voices(hass, session, server, api_key),
         ),
     )
     for subentry in entry.subentries.values():
         if subentry.subentry_type == SUBENTRY_STT:
-            settings = _offered_settings(subentry, health)
+            settings = _offered_settings(subentry, health, models)
+            async_report_unlisted_model(
+                hass, subentry.subentry_id, subentry.title, settings.model, models
+            )
             keyterms = HomeKeyterms(
                 hass, settings.custom_keyterms, from_home=settings.home_keyterms
             )
@@ -168,15 +181,18 @@ def _reload_on_subentry_change(hass: HomeAssistant, entry: DeepgramConfigEntry) 
     return async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, entry_changed)
 
 
-def _offered_settings(subentry: ConfigSubentry, health: ServiceHealth) -> StreamSettings:
+def _offered_settings(
+    subentry: ConfigSubentry, health: ServiceHealth, models: ModelList
+) -> StreamSettings:
     """Return the setting's settings, on the default model if its own is no longer offered.
 
-    Voice commands keep working on the default model; a Repairs issue says so and
-    lets the user choose another.
+    A model the server lists or the built-in table knows stays in use (with the
+    server's languages); another one falls back to the default model: voice
+    commands keep working, and a Repairs issue says so and lets the user choose.
     """
     stored = StreamSettings.from_options(subentry.data)
-    settings = stored.on_offered_model()
-    if settings is stored:
+    settings = stored.on_offered_model(models).on_server(models)
+    if settings.model == stored.model:
         health.setting_available(MODEL_UNAVAILABLE, subentry.subentry_id)
         return settings
     fallback = settings.speech_model.label
@@ -231,6 +247,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) ->
 async def async_remove_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> None:
     """Take the account's Repairs issues, and those of its settings and voices, away with it."""
     delete_issues(hass, entry.entry_id, entry.subentries)
+    for subentry_id in entry.subentries:
+        async_clear_unlisted_model(hass, subentry_id)
 
 
 __all__ = ["AnswerRecord", "DeepgramConfigEntry", "DeepgramData", "SessionRecord"]

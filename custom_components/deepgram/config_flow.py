@@ -47,19 +47,20 @@ from .const import (
     SUBENTRY_STT,
     SUBENTRY_VOICE,
 )
+from .model_list import async_model_list
 from .protocol import (
     DEFAULT_MODEL,
-    SPEECH_MODELS,
     DeepgramAuthenticationError,
     DeepgramClient,
     DeepgramError,
     normalize_server,
 )
+from .protocol.model_list import BUILT_IN_MODELS, ModelList
 from .stt_flow import (
-    MODEL_SELECTOR,
     SpeechToTextSettingFlow,
     default_language,
     language_selector,
+    model_selector,
     stt_subentry,
 )
 from .tts_flow import DeepgramVoiceFlow
@@ -80,13 +81,6 @@ SERVER_SECTION = section(
     {"collapsed": True},
 )
 
-STEP_USER_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_API_KEY): API_KEY_SELECTOR,
-        vol.Required(CONF_MODEL, default=DEFAULT_MODEL): MODEL_SELECTOR,
-        vol.Required(CONF_ADVANCED): SERVER_SECTION,
-    }
-)
 STEP_REAUTH_SCHEMA = vol.Schema({vol.Required(CONF_API_KEY): API_KEY_SELECTOR})
 STEP_RECONFIGURE_SCHEMA = vol.Schema(
     {vol.Required(CONF_API_KEY): API_KEY_SELECTOR, vol.Required(CONF_SERVER): SERVER_SELECTOR}
@@ -101,6 +95,17 @@ SERVER_PLACEHOLDERS = {
 def server_choice(server: str) -> str:
     """Return the region whose server this is, else the server's URL."""
     return next((key for key, url in REGION_SERVERS.items() if url == server), server)
+
+
+def user_schema(models: ModelList) -> vol.Schema:
+    """Return the set-up form: key, model (of `models`) and the folded server."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_API_KEY): API_KEY_SELECTOR,
+            vol.Required(CONF_MODEL, default=DEFAULT_MODEL): model_selector(models, typed=True),
+            vol.Required(CONF_ADVANCED): SERVER_SECTION,
+        }
+    )
 
 
 def account_unique_id(data: Mapping[str, Any]) -> str:
@@ -160,6 +165,8 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
         """Start with nothing validated."""
         self._data: dict[str, Any] = {}
         self._model = DEFAULT_MODEL
+        # The models of the server being set up, once it is known.
+        self._models = BUILT_IN_MODELS
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the key, the model and (folded away) the server."""
@@ -171,11 +178,20 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
             if not errors:
                 await self.async_set_unique_id(account_unique_id(self._data))
                 self._abort_if_unique_id_configured()
-                self._model = user_input[CONF_MODEL]
-                return await self.async_step_language()
+                self._models = await async_model_list(
+                    self.hass,
+                    async_get_clientsession(self.hass),
+                    self._data[CONF_SERVER],
+                    self._data[CONF_API_KEY],
+                )
+                if self._models.offers(user_input[CONF_MODEL]):
+                    self._model = user_input[CONF_MODEL]
+                    return await self.async_step_language()
+                # The form again, with the models this server offers.
+                errors[CONF_MODEL] = "model_not_offered"
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(STEP_USER_SCHEMA, user_input),
+            data_schema=self.add_suggested_values_to_schema(user_schema(self._models), user_input),
             errors=errors,
             description_placeholders=SERVER_PLACEHOLDERS,
         )
@@ -184,9 +200,10 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask for one of the chosen model's languages; create the account with both subentries."""
+        model = self._models.describe(self._model)
         if user_input is not None:
             setting = stt_subentry(
-                {CONF_MODEL: self._model, CONF_LANGUAGE: user_input[CONF_LANGUAGE]}
+                {CONF_MODEL: self._model, CONF_LANGUAGE: user_input[CONF_LANGUAGE]}, self._models
             )
             return self.async_create_entry(
                 title=ACCOUNT_TITLE,
@@ -195,15 +212,15 @@ class DeepgramConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         schema = vol.Schema(
             {
-                vol.Required(
-                    CONF_LANGUAGE, default=default_language(self._model)
-                ): language_selector(self._model)
+                vol.Required(CONF_LANGUAGE, default=default_language(model)): language_selector(
+                    model, self._models.language_names
+                )
             }
         )
         return self.async_show_form(
             step_id="language",
             data_schema=schema,
-            description_placeholders={"model": SPEECH_MODELS[self._model].label},
+            description_placeholders={"model": model.label},
         )
 
     async def async_step_reauth(

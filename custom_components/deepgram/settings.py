@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .const import (
@@ -18,6 +18,7 @@ from .const import (
     LANGUAGE_FOLLOW_PIPELINE,
 )
 from .protocol import DEFAULT_MODEL, SPEECH_MODELS, SpeechModel
+from .protocol.model_list import BUILT_IN_MODELS, ModelList
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -45,39 +46,59 @@ class StreamSettings:
     max_utterance: float = DEFAULT_MAX_UTTERANCE
     eot_threshold: float = DEFAULT_EOT_THRESHOLD
     eot_timeout_ms: int = DEFAULT_EOT_TIMEOUT_MS
+    # Not an option: the model as the entry's server lists it (`on_server`).
+    listed_model: SpeechModel | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> StreamSettings:
         """Read the options, coercing each to its field's type; defaults fill the rest."""
         defaults = cls()
         values: dict[str, Any] = {}
-        for field in fields(cls):
-            if (value := options.get(field.name)) is None:
+        for option in fields(cls):
+            if (value := options.get(option.name)) is None:
                 continue
-            default = getattr(defaults, field.name)
-            values[field.name] = (
+            default = getattr(defaults, option.name)
+            values[option.name] = (
                 tuple(str(item) for item in value)
                 if isinstance(default, tuple)
                 else type(default)(value)
             )
         return cls(**values)
 
-    def on_offered_model(self) -> StreamSettings:
+    def on_server(self, models: ModelList) -> StreamSettings:
+        """Return these settings with the model as the server lists it (its languages).
+
+        A stored language the list lacks stays the model's own code (Deepgram may still
+        serve it), unless the built-in table reaches it through `multi` (Arabic on Nova-3).
+        """
+        model = models.describe(self.model)
+        built_in = SPEECH_MODELS.get(self.model)
+        was_own = built_in is None or self.language in built_in.languages
+        if (
+            self.language != LANGUAGE_FOLLOW_PIPELINE
+            and self.language not in model.languages
+            and was_own
+        ):
+            model = replace(model, languages=(*model.languages, self.language))
+        return replace(self, listed_model=model)
+
+    def on_offered_model(self, models: ModelList = BUILT_IN_MODELS) -> StreamSettings:
         """Return these settings, on the default model if the stored one is no longer offered.
 
-        The language is kept where the default model has it; else commands follow
-        the voice assistant's language, which every model can.
+        Offered: the server lists it, or the built-in table knows it. The language
+        is kept where the default model has it; else commands follow the voice
+        assistant's language, which every model can.
         """
-        if self.model in SPEECH_MODELS:
+        if models.offers(self.model) or self.model in SPEECH_MODELS:
             return self
         default = SPEECH_MODELS[DEFAULT_MODEL]
         language = self.language if self.language in default.languages else LANGUAGE_FOLLOW_PIPELINE
-        return replace(self, model=DEFAULT_MODEL, language=language)
+        return replace(self, model=DEFAULT_MODEL, language=language, listed_model=None)
 
     @property
     def speech_model(self) -> SpeechModel:
-        """Return the configured model's description."""
-        return SPEECH_MODELS[self.model]
+        """Return the configured model's description: as listed, else the built-in one."""
+        return self.listed_model or BUILT_IN_MODELS.describe(self.model)
 
     @property
     def ends_command(self) -> str:

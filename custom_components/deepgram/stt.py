@@ -87,7 +87,7 @@ def request_language(
     that language (Arabic on Nova-3). Multilingual hints the voice assistant's
     language and the other languages spoken at home.
     """
-    model = settings.model
+    model = settings.speech_model
     if settings.language == MULTILINGUAL:
         return MULTILINGUAL, language_hints(model, (pipeline_language, *settings.other_languages))
     if settings.language == LANGUAGE_FOLLOW_PIPELINE:
@@ -184,7 +184,7 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
     @property
     def supported_languages(self) -> list[str]:
         """Return the languages this setting recognises, so HA offers no other."""
-        return list(languages_heard(self._model.name, self._settings.language))
+        return list(languages_heard(self._model, self._settings.language))
 
     @property
     def supported_formats(self) -> list[AudioFormats]:

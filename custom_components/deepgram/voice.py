@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
@@ -42,9 +42,10 @@ class VoiceCatalogue:
         self,
         speaker: DeepgramSpeaker,
         create_task: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]],
+        list_voices: Callable[[], Awaitable[list[Voice]]] | None = None,
     ) -> None:
-        """Start from the built-in catalogue."""
-        self._speaker = speaker
+        """Start from the built-in catalogue; `list_voices` replaces the speaker's own fetch."""
+        self._list_voices = list_voices or speaker.voices
         self._create_task = create_task
         self.voices: tuple[Voice, ...] = CATALOGUE
         self.live = False
@@ -55,7 +56,7 @@ class VoiceCatalogue:
         """Fetch the live list; keep the current one if it cannot be had."""
         self._refreshing = True
         try:
-            voices = await self._speaker.voices()
+            voices = await self._list_voices()
         except DeepgramError as err:
             LOGGER.debug("Using the built-in voice list; Deepgram's is unavailable: %s", err)
             self._failed_at = asyncio.get_running_loop().time()

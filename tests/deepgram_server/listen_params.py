@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Final
@@ -12,6 +13,7 @@ from custom_components.deepgram.protocol.models import (
     DEFAULT_MODEL,
     MULTILINGUAL,
     SPEECH_MODELS,
+    SpeechModel,
     multilingual_languages,
 )
 
@@ -62,17 +64,19 @@ class ListenParams:
         )
 
 
-def parse_listen_query(query: MultiMapping[str]) -> ListenParams:
-    """Validate a `/v1/listen` query; raise DeepgramHTTPError(400) as Deepgram would."""
+def parse_listen_query(
+    query: MultiMapping[str], models: Mapping[str, SpeechModel] = SPEECH_MODELS
+) -> ListenParams:
+    """Validate a `/v1/listen` query against the models served; raise DeepgramHTTPError(400)."""
     name = query.get("model", DEFAULT_MODEL)
-    model = SPEECH_MODELS.get(MODEL_ALIASES.get(name, name))
+    model = models.get(MODEL_ALIASES.get(name, name))
     language = query.get("language", "en")
     # Flux models are served on /v2/listen only; v1 does not know them.
     if model is None or model.flux or language not in model.languages:
         raise DeepgramHTTPError(400, "No such model/language/tier combination found.")
     languages_hinted = None
     if language == MULTILINGUAL and model.takes_language_hints:
-        languages_hinted = _language_hints(model.name, query.getall("language_hint", []))
+        languages_hinted = _language_hints(model, query.getall("language_hint", []))
     encoding = query.get("encoding")
     if encoding is not None and encoding not in ENCODINGS:
         msg = f"Invalid query string: unknown variant `{encoding}` for `encoding`."
@@ -112,7 +116,7 @@ def parse_listen_query(query: MultiMapping[str]) -> ListenParams:
     )
 
 
-def _language_hints(model: str, hints: list[str]) -> tuple[str, ...]:
+def _language_hints(model: SpeechModel, hints: list[str]) -> tuple[str, ...]:
     """Reduce hints to their base codes, once each; refuse a language `multi` lacks.
 
     Deepgram accepts a regional tag ("pt-BR") as a hint and echoes its base code.
@@ -125,7 +129,7 @@ def _language_hints(model: str, hints: list[str]) -> tuple[str, ...]:
     for hint in hints:
         base = bases.get(hint.partition("-")[0].lower())
         if base is None:
-            msg = f"Invalid query string: `language_hint` {hint} is not a language of {model}."
+            msg = f"Invalid query string: `language_hint` {hint} is not a language of {model.name}."
             raise DeepgramHTTPError(HTTPStatus.BAD_REQUEST, msg, "INVALID_QUERY_PARAMETER")
         if base not in codes:
             codes.append(base)

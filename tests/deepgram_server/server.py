@@ -21,14 +21,13 @@ import uuid
 from aiohttp import web
 from multidict import CIMultiDict
 
-from custom_components.deepgram.protocol.models import SPEECH_MODELS
-
 from .flux import FluxParameterError, parse_flux_query
 from .flux_session import FLUX_IDLE_REASON, FluxSession
 from .grammar import DEMO_NAMES
 from .handshake import Credential, hang, key_accepted, request_credential, websocket_response
 from .listen_messages import ModelInfo, metadata_message, results_message
 from .listen_params import ListenParams, parse_listen_query
+from .model_list import SpeechModelList
 from .network import PIECES, WHOLE_WRITES, LocalCertificate, Network
 from .recogniser import SpeechRecogniser
 from .refusals import DeepgramHTTPError, FluxHTTPError
@@ -161,6 +160,8 @@ class DeepgramTestServer:
         self._listener: asyncio.Server | None = None
         self._live: set[StreamSession] = set()
         self._stopping = asyncio.Event()
+        self.models = SpeechModelList()
+        """`/v1/models`' speech models, also those `/v1/listen` serves; switches to change them."""
         self._changed = asyncio.Event()
         self.speak = SpeakService(self, self._request_id)
         """`/v1/speak`: its recorded requests and streams, and its own fault switches."""
@@ -354,7 +355,7 @@ class DeepgramTestServer:
         return await self._accept_stream(request, self._flux_session)
 
     def _live_session(self, request: web.Request, credential: Credential | None) -> _SessionFactory:
-        params = parse_listen_query(request.query)
+        params = parse_listen_query(request.query, self.models.served)
         next_script = self.script_source(credential)
         return lambda ws, record: LiveSession(self, ws, record, params, next_script)
 
@@ -439,10 +440,16 @@ class DeepgramTestServer:
             return DeepgramHTTPError(404).response(self._request_id(request))
         return web.json_response({"system_health": "Healthy", "active_requests": len(self._live)})
 
-    async def _models(self, _: web.Request) -> web.StreamResponse:
+    async def _models(self, request: web.Request) -> web.StreamResponse:
         """`GET /v1/models`, which needs no key."""
+        if self.models.status is not None:
+            return DeepgramHTTPError(self.models.status).response(self._request_id(request))
         return web.json_response(
-            {"stt": self._stt_models(), "tts": tts_models(), "languages": LANGUAGE_NAMES}
+            {
+                "stt": self._stt_models(),
+                "tts": tts_models(),
+                "languages": {**LANGUAGE_NAMES, **self.models.language_names},
+            }
         )
 
     async def _model(self, request: web.Request) -> web.StreamResponse:
@@ -456,25 +463,9 @@ class DeepgramTestServer:
             return refusal.response(self._request_id(request))
         return web.json_response(entry)
 
-    @staticmethod
-    def _stt_models() -> list[dict[str, Any]]:
-        stt = []
-        for name, model in SPEECH_MODELS.items():
-            info = ModelInfo.of(name)
-            stt.append(
-                {
-                    "name": info.name,
-                    "canonical_name": name,
-                    "architecture": info.arch,
-                    "languages": list(model.languages),
-                    "version": info.version,
-                    "uuid": info.uuid,
-                    "batch": not model.flux,  # Flux is streaming only.
-                    "streaming": True,
-                    "formatted_output": True,
-                }
-            )
-        return stt
+    def _stt_models(self) -> list[dict[str, Any]]:
+        """Return `/v1/models`' `stt` list, as the switches of `models` have it."""
+        return self.models.entries()
 
     async def _grant(self, request: web.Request) -> web.StreamResponse:
         """`POST /v1/auth/grant`: a short-lived token to use as `Bearer`."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 MULTILINGUAL = "multi"
@@ -165,11 +165,23 @@ _SUBTAG_NAMES = {
 }  # fmt: skip
 
 
-def language_name(code: str) -> str:
-    """Return the English name of a Deepgram language code, e.g. "English (India)"."""
+def language_name(code: str, names: Mapping[str, str] | None = None) -> str:
+    """Return the English name of a Deepgram language code, e.g. "English (India)".
+
+    `names` (Deepgram's own, from its model list) name languages the table lacks.
+    """
     base, _, subtag = code.partition("-")
-    name = _LANGUAGE_NAMES.get(base, code)
+    name = _LANGUAGE_NAMES.get(base) or (names or {}).get(base) or code
     return f"{name} ({_SUBTAG_NAMES.get(subtag, subtag)})" if subtag else name
+
+
+type ModelRef = str | SpeechModel
+"""A model by name (the built-in table's), or as a server lists it (`model_list`)."""
+
+
+def speech_model(model: ModelRef) -> SpeechModel:
+    """Return the description of a model given by name or already described."""
+    return model if isinstance(model, SpeechModel) else SPEECH_MODELS[model]
 
 
 def _closest(language: str, codes: Iterable[str]) -> str | None:
@@ -181,34 +193,34 @@ def _closest(language: str, codes: Iterable[str]) -> str | None:
     return lowered.get(language.lower()) or lowered.get(language.partition("-")[0].lower())
 
 
-def closest_language(language: str, model: str) -> str | None:
+def closest_language(language: str, model: ModelRef) -> str | None:
     """Return the model's own code for a BCP-47 tag: exact, else the base language."""
-    return _closest(language, SPEECH_MODELS[model].languages)
+    return _closest(language, speech_model(model).languages)
 
 
-def multilingual_languages(model: str) -> tuple[str, ...]:
+def multilingual_languages(model: ModelRef) -> tuple[str, ...]:
     """Return the language tags the model's `multi` recognises; none without `multi`."""
-    speech_model = SPEECH_MODELS[model]
-    if MULTILINGUAL not in speech_model.languages:
+    described = speech_model(model)
+    if MULTILINGUAL not in described.languages:
         return ()
-    return speech_model.multilingual or tuple(
-        code for code in speech_model.languages if code != MULTILINGUAL
+    return described.multilingual or tuple(
+        code for code in described.languages if code != MULTILINGUAL
     )
 
 
-def language_tags(model: str) -> tuple[str, ...]:
+def language_tags(model: ModelRef) -> tuple[str, ...]:
     """Return every tag the model recognises: its own codes, then those only `multi` has."""
-    own = tuple(code for code in SPEECH_MODELS[model].languages if code != MULTILINGUAL)
+    own = tuple(code for code in speech_model(model).languages if code != MULTILINGUAL)
     return (*own, *(code for code in multilingual_languages(model) if code not in own))
 
 
-def language_hints(model: str, languages: Iterable[str]) -> tuple[str, ...]:
+def language_hints(model: ModelRef, languages: Iterable[str]) -> tuple[str, ...]:
     """Return `multi`'s hints for these languages: each one's closest tag, once, in order.
 
     Languages that `multi` does not recognise are left out, and so is every hint
     where the model takes none.
     """
-    if not SPEECH_MODELS[model].takes_language_hints:
+    if not speech_model(model).takes_language_hints:
         return ()
     served = multilingual_languages(model)
     hints: list[str] = []
@@ -218,22 +230,22 @@ def language_hints(model: str, languages: Iterable[str]) -> tuple[str, ...]:
     return tuple(hints)
 
 
-def language_query(model: str, language: str) -> tuple[str, tuple[str, ...]]:
+def language_query(model: ModelRef, language: str) -> tuple[str, tuple[str, ...]]:
     """Return the `language` value and hints that ask the model for one language.
 
     The model's own code where it has one (de-AT becomes de, pt-BR stays pt-BR);
     else `multi`, hinted with the language where `multi` recognises it (Arabic on
     Nova-3); else `multi` unhinted, or the model's first language.
     """
-    speech_model = SPEECH_MODELS[model]
+    described = speech_model(model)
     if (code := closest_language(language, model)) is not None and code != MULTILINGUAL:
         return code, ()
-    if MULTILINGUAL in speech_model.languages:
+    if MULTILINGUAL in described.languages:
         return MULTILINGUAL, language_hints(model, (language,))
-    return speech_model.languages[0], ()
+    return described.languages[0], ()
 
 
-def languages_heard(model: str, language: str) -> tuple[str, ...]:
+def languages_heard(model: ModelRef, language: str) -> tuple[str, ...]:
     """Return the language tags an entry with this language setting can recognise.
 
     One fixed language covers itself and, for a bare language, its regional

@@ -1,0 +1,112 @@
+"""Deepgram's `GET /v1/models`, fetched once per server and shared.
+
+The set-up flow, each entry's set-up and the voice list all read the same
+document: the first asks the server, the others within `MODEL_LIST_MAX_AGE`
+use its answer. A failed fetch is not kept: the built-in table stands in, and
+the next set-up asks again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aiohttp
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util.hass_dict import HassKey
+
+from .const import DOMAIN, LOGGER
+from .protocol import DeepgramError, Voice
+from .protocol.model_list import BUILT_IN_MODELS, ModelList, fetch_model_list, parse_model_list
+from .protocol.voices import parse_models
+
+# Set-up and its flow, or the entries of one account started together, share one fetch.
+MODEL_LIST_MAX_AGE: Final = 300.0
+MODEL_LIST_TIMEOUT: Final = 8.0
+# The Repairs issue of an entry whose stored model the server no longer lists.
+MODEL_NOT_LISTED: Final = "model_not_listed"
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """One server's answer and when it came."""
+
+    document: dict[str, Any]
+    at: float
+
+
+_DOCUMENTS: HassKey[dict[str, _Fetched]] = HassKey(f"{DOMAIN}_model_lists")
+_LOCKS: HassKey[dict[str, asyncio.Lock]] = HassKey(f"{DOMAIN}_model_list_locks")
+
+
+async def async_model_document(
+    hass: HomeAssistant, session: aiohttp.ClientSession, server: str, api_key: str
+) -> dict[str, Any]:
+    """Return the server's `GET /v1/models` document: a recent one, else fetched now.
+
+    Callers that ask while a fetch is under way wait for it; raises DeepgramError.
+    """
+    documents = hass.data.setdefault(_DOCUMENTS, {})
+    async with hass.data.setdefault(_LOCKS, {}).setdefault(server, asyncio.Lock()):
+        fetched = documents.get(server)
+        if fetched is not None and hass.loop.time() - fetched.at < MODEL_LIST_MAX_AGE:
+            return fetched.document
+        document = await fetch_model_list(session, server, api_key, bound=MODEL_LIST_TIMEOUT)
+        documents[server] = _Fetched(document, hass.loop.time())
+        return document
+
+
+async def async_model_list(
+    hass: HomeAssistant, session: aiohttp.ClientSession, server: str, api_key: str
+) -> ModelList:
+    """Return the streaming models the server lists; the built-in table if it cannot be had."""
+    try:
+        listed = parse_model_list(await async_model_document(hass, session, server, api_key))
+    except DeepgramError as err:
+        LOGGER.debug("Using the built-in model list; the server's is unavailable: %s", err)
+        return BUILT_IN_MODELS
+    if listed is None:
+        LOGGER.debug("The server lists no streaming speech model; using the built-in list")
+        return BUILT_IN_MODELS
+    return listed
+
+
+async def async_listed_voices(
+    hass: HomeAssistant, session: aiohttp.ClientSession, server: str, api_key: str
+) -> list[Voice]:
+    """Return the Aura-2 voices of the server's model list (the same fetch as the models)."""
+    return parse_models(await async_model_document(hass, session, server, api_key))
+
+
+@callback
+def async_report_unlisted_model(
+    hass: HomeAssistant, entry_id: str, title: str, model: str, models: ModelList
+) -> None:
+    """Raise a Repairs issue when the server's own list lacks the entry's model; else clear it.
+
+    The model stays in use: Deepgram may still serve it for a while. The built-in
+    table, used when the list cannot be had, decides nothing.
+    """
+    issue_id = f"{MODEL_NOT_LISTED}_{entry_id}"
+    if not models.live or models.offers(model):
+        async_clear_unlisted_model(hass, entry_id)
+        return
+    LOGGER.warning("%s: the server no longer lists the model %s", title, model)
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=MODEL_NOT_LISTED,
+        translation_placeholders={"title": title, "model": model},
+    )
+
+
+@callback
+def async_clear_unlisted_model(hass: HomeAssistant, entry_id: str) -> None:
+    """Remove the entry's issue about an unlisted model, if there is one."""
+    ir.async_delete_issue(hass, DOMAIN, f"{MODEL_NOT_LISTED}_{entry_id}")
