@@ -136,8 +136,9 @@ def upgrade(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upgrade]:
             "load the account",
         )
         after = _run(_registry(new))
-        print(f"\nEntity ids before the upgrade: {sorted(before.unique_ids)}")  # noqa: T201
-        print(f"Entity ids after the upgrade:  {sorted(after.unique_ids)}")  # noqa: T201
+        # For the record: entity id -> unique id, before and after.
+        print(f"\nBefore the upgrade: {sorted(before.unique_ids.items())}")  # noqa: T201
+        print(f"After the upgrade:  {sorted(after.unique_ids.items())}")  # noqa: T201
         yield Upgrade(entries_before, before, new.request("GET", ENTRIES).body, after, new)
     finally:
         if new is not None:
