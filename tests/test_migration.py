@@ -114,6 +114,15 @@ def register(hass: HomeAssistant, entry: MockConfigEntry) -> None:
         )
 
 
+def owner(device: dr.DeviceEntry) -> tuple[str, str | None]:
+    """Return the entry and subentry a device belongs to, on any Home Assistant version."""
+    if hasattr(device, "config_subentry_id"):  # 2026.10+: one entry per device
+        return device.config_entry_id, device.config_subentry_id
+    [(entry_id, subentry_ids)] = device.config_entries_subentries.items()
+    [subentry_id] = subentry_ids
+    return entry_id, subentry_id
+
+
 def registries(hass: HomeAssistant) -> dict[str, Any]:
     """Describe every entity and device: ids, owners and who disabled them."""
     entities, devices = er.async_get(hass), dr.async_get(hass)
@@ -129,11 +138,9 @@ def registries(hass: HomeAssistant) -> dict[str, Any]:
             for entity in entities.entities.values()
         },
         "devices": {
-            next(iter(device.identifiers))[1]: (
-                device.config_entries_subentries,
-                device.disabled_by,
-            )
-            for device in devices.devices.values()
+            next(iter(device.identifiers))[1]: (owner(device), device.disabled_by)
+            for entry in hass.config_entries.async_entries(DOMAIN)
+            for device in dr.async_entries_for_config_entry(devices, entry.entry_id)
         },
     }
 
@@ -228,8 +235,8 @@ async def test_one_entry_of_version_1_3_keeps_its_voice(
         True,
     )
     assert after["devices"] == {
-        entry.entry_id: ({entry.entry_id: {entry.entry_id}}, None),
-        voice_id: ({entry.entry_id: {voice_id}}, None),
+        entry.entry_id: ((entry.entry_id, entry.entry_id), None),
+        voice_id: ((entry.entry_id, voice_id), None),
     }
     assert [sub.subentry_id for sub in subentries_of(entry, "tts")] == [voice_id]
     assert entry.state is ConfigEntryState.LOADED
@@ -288,9 +295,9 @@ async def test_two_entries_of_one_project_merge(
             "tts.deepgram_aura_2": (voice_id, english.entry_id, voice_id, None, True),
         },
         "devices": {
-            english.entry_id: ({english.entry_id: {english.entry_id}}, None),
-            german.entry_id: ({english.entry_id: {german.entry_id}}, None),
-            voice_id: ({english.entry_id: {voice_id}}, None),
+            english.entry_id: ((english.entry_id, english.entry_id), None),
+            german.entry_id: ((english.entry_id, german.entry_id), None),
+            voice_id: ((english.entry_id, voice_id), None),
         },
     }
     # Both settings listen, each in its own language; the voice speaks.
@@ -327,18 +334,20 @@ async def test_three_entries_of_one_project_merge_keeping_what_was_disabled(
         german.entry_id,
         french.entry_id,
     }
-    after = registries(hass)["entities"]
-    assert after["stt.deepgram_nova_3_english"][3] is None
-    assert after["stt.deepgram_nova_3_german"][3] is er.RegistryEntryDisabler.USER
+    after = registries(hass)
+    entities = after["entities"]
+    assert entities["stt.deepgram_nova_3_english"][3] is None
+    assert entities["stt.deepgram_nova_3_german"][3] is er.RegistryEntryDisabler.USER
     # Disabled with its entry before; its device is disabled by the user now.
-    assert after["stt.deepgram_nova_3_french"][1:4] == (
+    assert entities["stt.deepgram_nova_3_french"][1:4] == (
         english.entry_id,
         french.entry_id,
         er.RegistryEntryDisabler.DEVICE,
     )
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, french.entry_id)})
-    assert device is not None
-    assert device.disabled_by is dr.DeviceEntryDisabler.USER
+    assert after["devices"][french.entry_id] == (
+        (english.entry_id, french.entry_id),
+        dr.DeviceEntryDisabler.USER,
+    )
     assert hass.states.async_entity_ids("stt") == ["stt.deepgram_nova_3_english"]
     assert len(subentries_of(english, "tts")) == 1
 

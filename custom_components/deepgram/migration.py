@@ -200,6 +200,16 @@ def _move_devices(
         disabled_by: dr.DeviceEntryDisabler | UndefinedType = UNDEFINED
         if device.disabled_by is dr.DeviceEntryDisabler.CONFIG_ENTRY and not all_disabled:
             disabled_by = dr.DeviceEntryDisabler.USER
+        if hasattr(device, "config_subentry_id"):
+            # 2026.10+: a device belongs to one entry and subentry, and moves in one
+            # call (whose arguments 2026.2 lacks, hence a mapping).
+            subentry_id = getattr(device, "config_subentry_id", None)
+            move: dict[str, Any] = {
+                "new_config_entry_id": parent.entry_id,
+                "new_config_subentry_id": target.get(subentry_id, target[None]),
+            }
+            registry.async_update_device(device.id, disabled_by=disabled_by, **move)
+            continue
         for old_subentry_id in device.config_entries_subentries.get(entry.entry_id, set()):
             new_subentry_id = target.get(old_subentry_id, target[None])
             # Added and removed in two calls: one call would forget the addition.
