@@ -240,3 +240,20 @@ async def test_a_fix_flow_of_a_deleted_entry_ends_quietly(
     done = await manager.async_configure(form["flow_id"], {CONF_MODEL: "nova-2"})
     assert done["type"] is FlowResultType.CREATE_ENTRY
     assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+async def test_the_repair_of_a_model_deepgram_no_longer_lists_chooses_another(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """Deepgram's list drops a setting's model: the issue's fix flow chooses one it lists."""
+    deepgram_server.models.drop("nova-3")
+    await setup_integration(hass, mock_config_entry)
+    issue_id = f"model_not_listed_{setting_of(mock_config_entry).subentry_id}"
+
+    form = await fix(hass, issue_id, {CONF_MODEL: "nova-2"})
+
+    assert form["step_id"] == "choose"
+    assert setting_of(mock_config_entry).data[CONF_MODEL] == "nova-2"
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None

@@ -133,7 +133,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
         if subentry.subentry_type == SUBENTRY_STT:
             settings = _offered_settings(subentry, health, models)
             async_report_unlisted_model(
-                hass, subentry.subentry_id, subentry.title, settings.model, models
+                hass, entry.entry_id, subentry.subentry_id, subentry.title, settings.model, models
             )
             keyterms = HomeKeyterms(
                 hass, settings.custom_keyterms, from_home=settings.home_keyterms

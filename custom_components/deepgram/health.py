@@ -35,8 +35,6 @@ LIMITS_URL = "https://developers.deepgram.com/reference/api-rate-limits"
 MODEL_UNAVAILABLE = "model_unavailable"
 VOICE_UNAVAILABLE = "voice_unavailable"
 ACCOUNT_ISSUE_KINDS = ("out_of_credits", "rate_limited")
-# A setting's model the server no longer lists (raised by `model_list.py`).
-UNLISTED_PREFIX = "model_not_listed_"
 SETTING_ISSUE_KINDS = (MODEL_UNAVAILABLE, VOICE_UNAVAILABLE)
 
 
@@ -117,27 +115,15 @@ class ServiceHealth:
 
     @callback
     def forget_settings_except(self, subentry_ids: set[str]) -> None:
-        """Delete the issues of this account's settings and voices that were deleted.
-
-        An issue without data names its subentry only in its id: it goes when no
-        account of the integration has that subentry any more.
-        """
+        """Delete the issues of this account's settings and voices that were deleted."""
         registry = ir.async_get(self._hass)
-        every_subentry = {
-            subentry_id
-            for entry in self._hass.config_entries.async_entries(DOMAIN)
-            for subentry_id in entry.subentries
-        }
         for issue in list(registry.issues.values()):
-            if issue.domain != DOMAIN:
-                continue
             data = issue.data or {}
-            if data.get("entry_id") == self._entry_id:
-                gone = data.get("subentry_id") not in subentry_ids
-            else:
-                owner = issue.issue_id.rpartition("_")[2]
-                gone = issue.issue_id.startswith(UNLISTED_PREFIX) and owner not in every_subentry
-            if gone:
+            if (
+                issue.domain == DOMAIN
+                and data.get("entry_id") == self._entry_id
+                and data.get("subentry_id") not in subentry_ids
+            ):
                 ir.async_delete_issue(self._hass, DOMAIN, issue.issue_id)
 
     def _raise(self, kind: str, learn_more_url: str) -> None:

@@ -13,6 +13,7 @@ from homeassistant.data_entry_flow import FlowResult
 
 from .const import CONF_LANGUAGE, CONF_MODEL, CONF_VOICE
 from .health import MODEL_UNAVAILABLE
+from .model_list import MODEL_NOT_LISTED
 from .protocol.models import model_label
 from .protocol.voices import CATALOGUE, default_voice
 from .settings import StreamSettings
@@ -28,7 +29,7 @@ async def async_create_fix_flow(
     """Return the flow that chooses a model, or a voice, in place of the one gone."""
     details = data or {}
     entry_id, subentry_id = str(details.get("entry_id")), str(details.get("subentry_id"))
-    if issue_id.startswith(MODEL_UNAVAILABLE):
+    if issue_id.startswith((MODEL_UNAVAILABLE, MODEL_NOT_LISTED)):
         return ModelRepairFlow(entry_id, subentry_id)
     return VoiceRepairFlow(entry_id, subentry_id)
 

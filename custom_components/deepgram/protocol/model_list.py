@@ -21,8 +21,9 @@ import aiohttp
 from yarl import URL
 
 from .client import MAX_RESPONSE_BYTES, http_error, read_json
-from .errors import DeepgramConnectionError, DeepgramError
+from .errors import DeepgramConnectionError
 from .models import DEFAULT_MODEL, MULTILINGUAL, SPEECH_MODELS, SpeechModel
+from .rest import read_body
 
 MODELS_PATH: Final = "/v1/models"
 # The whole list, voices included; Deepgram's is well under this.
@@ -68,7 +69,7 @@ async def fetch_model_list(
                 if response.status != HTTPStatus.OK:
                     body = await read_json(response)
                     raise http_error(response.status, body, "Deepgram refused the model list")
-                raw = await _read_whole(response, MAX_MODEL_LIST_BYTES)
+                raw = await read_body(response, MAX_MODEL_LIST_BYTES)
     except TimeoutError as err:
         msg = f"Timed out listing Deepgram's models after {bound:g} s"
         raise DeepgramConnectionError(msg) from err
@@ -84,21 +85,6 @@ async def fetch_model_list(
         msg = "Deepgram's model list is not a JSON object"
         raise DeepgramConnectionError(msg)
     return document
-
-
-async def _read_whole(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """Return the whole body, which arrives in pieces; past `limit` bytes it is an error."""
-    declared = response.content_length
-    if declared is not None and declared > limit:
-        msg = f"Deepgram's model list is larger than {limit // 1024} KB"
-        raise DeepgramError(msg)
-    body = bytearray()
-    while chunk := await response.content.readany():
-        body += chunk
-        if len(body) > limit:
-            msg = f"Deepgram's model list is larger than {limit // 1024} KB"
-            raise DeepgramError(msg)
-    return bytes(body)
 
 
 def parse_model_list(document: Any) -> ModelList | None:

@@ -10,19 +10,18 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-import json
 import logging
 from typing import Any, Final, TypeVar
 
 import aiohttp
 from yarl import URL
 
-from .client import DEFAULT_SERVER, MAX_RESPONSE_BYTES, http_error, read_json
+from .client import DEFAULT_SERVER, http_error, read_json
 from .errors import (
     DeepgramConnectionError,
     DeepgramError,
 )
-from .rest import read_body
+from .model_list import fetch_model_list
 from .sentences import (
     CHARACTERS_PER_MINUTE,
     MAX_TEXT_CHARS,
@@ -38,7 +37,6 @@ LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 SPEAK_PATH: Final = "/v1/speak"
-MODELS_PATH: Final = "/v1/models"
 # The rates the websocket takes for linear16.
 STREAM_SAMPLE_RATES: Final = (8000, 16000, 24000, 32000, 48000)
 DEFAULT_SAMPLE_RATE: Final = 24000
@@ -248,24 +246,10 @@ class DeepgramSpeaker:
 
     async def voices(self) -> list[Voice]:
         """Return the Aura-2 voices the server lists at `GET /v1/models`."""
-        url = URL(self.server + MODELS_PATH)
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                async with self._session.get(url, headers=self._headers) as response:
-                    if response.status != 200:  # noqa: PLR2004
-                        raise await _rest_error(response)
-                    raw = await read_body(response, 4 * MAX_RESPONSE_BYTES)
-        except TimeoutError as err:
-            msg = f"Timed out listing Deepgram's voices after {self.connect_timeout:g} s"
-            raise DeepgramConnectionError(msg) from err
-        except (aiohttp.ClientError, OSError) as err:
-            msg = f"Cannot connect to {url.host}: {err}"
-            raise DeepgramConnectionError(msg) from err
-        try:
-            return parse_models(json.loads(raw))
-        except ValueError as err:
-            msg = "Deepgram's model list is not JSON"
-            raise DeepgramConnectionError(msg) from err
+        document = await fetch_model_list(
+            self._session, self.server, self._api_key, bound=self.connect_timeout
+        )
+        return parse_models(document)
 
     async def close(self) -> None:
         """Stop every answer in progress and every one to come (the entry unloads).
