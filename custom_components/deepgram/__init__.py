@@ -9,7 +9,7 @@ client and one speaker for all of them.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,7 +159,9 @@ def _subentry_contents(entry: ConfigEntry) -> dict[str, tuple[str, Mapping[str, 
     }
 
 
-def _reload_on_subentry_change(hass: HomeAssistant, entry: DeepgramConfigEntry) -> Any:
+def _reload_on_subentry_change(
+    hass: HomeAssistant, entry: DeepgramConfigEntry
+) -> Callable[[], None]:
     """Reload the account when a setting or voice is added, changed or deleted.
 
     The subentry flows save without reloading; this one place applies every
@@ -170,6 +172,7 @@ def _reload_on_subentry_change(hass: HomeAssistant, entry: DeepgramConfigEntry) 
 
     @callback
     def entry_changed(change: ConfigEntryChange, changed: ConfigEntry) -> None:
+        """Schedule one reload when the account's subentries differ from those set up."""
         nonlocal reloading
         if change is not ConfigEntryChange.UPDATED or changed.entry_id != entry.entry_id:
             return
