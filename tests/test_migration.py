@@ -32,7 +32,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from . import METADATA, subentries_of
-from .conftest import API_KEY, PROJECT_ID
+from .conftest import API_KEY, PROJECT_ID, account_entry
 from .deepgram_server import DeepgramTestServer
 from .speech import chunked, synthesize
 
@@ -388,3 +388,39 @@ async def test_entry_from_a_newer_version_is_not_guessed_at(
     assert entry.state is ConfigEntryState.MIGRATION_ERROR
     assert entry.version == 3
     assert dict(entry.options) == {CONF_MODEL: "nova-3", CONF_LANGUAGE: "en"}
+
+
+async def test_an_earlier_entry_joins_the_account_set_up_already(
+    hass: HomeAssistant, deepgram_server: DeepgramTestServer
+) -> None:
+    """An entry of 1.3 beside an account of its project (a restored backup) joins it.
+
+    Its setting is kept even where the account has the same model and language.
+    """
+    account = account_entry(deepgram_server.url)
+    account.add_to_hass(hass)
+    english = old_entry(deepgram_server.url, "en")
+    register(hass, english)
+
+    await start(hass, account)
+
+    assert hass.config_entries.async_entries(DOMAIN) == [account]
+    assert (account.version, account.minor_version) == (2, 1)
+    settings = subentries_of(account, "stt")
+    assert [(sub.title, sub.unique_id) for sub in settings] == [
+        ("Deepgram Nova-3 (English)", "nova-3_en"),
+        ("Deepgram Nova-3 (English)", None),
+    ]
+    assert settings[1].subentry_id == english.entry_id
+    # The account keeps its one voice; none is added.
+    assert len(subentries_of(account, "tts")) == 1
+    entities = registries(hass)["entities"]
+    assert entities["stt.deepgram_nova_3_english"] == (
+        english.entry_id,
+        account.entry_id,
+        english.entry_id,
+        None,
+        True,
+    )
+    assert len(hass.states.async_entity_ids("stt")) == 2
+    assert account.state is ConfigEntryState.LOADED
