@@ -27,8 +27,16 @@ from unittest.mock import patch
 from aiohttp.resolver import AsyncResolver
 
 from custom_components.deepgram.config_flow import DeepgramConfigFlow
-from custom_components.deepgram.const import CONF_LANGUAGE, CONF_MODEL, CONF_SERVER, DOMAIN
-from custom_components.deepgram.voice import account_has_voice, voice_subentry
+from custom_components.deepgram.const import (
+    CONF_LANGUAGE,
+    CONF_MODEL,
+    CONF_SERVER,
+    DOMAIN,
+    SUBENTRY_STT,
+    SUBENTRY_VOICE,
+)
+from custom_components.deepgram.stt_flow import stt_subentry
+from custom_components.deepgram.voice_catalogue import voice_subentry
 from homeassistant import block_async_io, bootstrap, config as conf_util, config_entries, loader
 from homeassistant.components import stt
 from homeassistant.const import CONF_API_KEY
@@ -150,25 +158,33 @@ def _config_entry(**fields: Any) -> config_entries.ConfigEntry:
 async def add_deepgram(
     hass: HomeAssistant, server: str, *, api_key: str = "bench", **options: Any
 ) -> tuple[config_entries.ConfigEntry, stt.SpeechToTextEntity]:
-    """Set up a Deepgram entry on `server`; return it and its entity."""
+    """Set up a Deepgram account on `server` with one setting; return it and its entity.
+
+    The server's first account brings a voice, so that one voice serves the benchmarks.
+    """
+    has_voice = any(
+        entry.data[CONF_SERVER] == server
+        and any(sub.subentry_type == SUBENTRY_VOICE for sub in entry.subentries.values())
+        for entry in hass.config_entries.async_entries(DOMAIN)
+    )
+    setting = stt_subentry({CONF_MODEL: "nova-3", CONF_LANGUAGE: "en", **options})
     entry = _config_entry(
         domain=DOMAIN,
         title=f"Deepgram {api_key} {options}",
         data={CONF_API_KEY: api_key, CONF_SERVER: server},
-        options={CONF_MODEL: "nova-3", CONF_LANGUAGE: "en", **options},
         # The current versions, so that no migration runs.
         version=DeepgramConfigFlow.VERSION,
         minor_version=DeepgramConfigFlow.MINOR_VERSION,
-        # As the config flow does: the account's first entry brings its voice.
-        subentries_data=None
-        if account_has_voice(hass, {CONF_SERVER: server})
-        else [voice_subentry(hass)],
+        subentries_data=[setting] if has_voice else [setting, voice_subentry(hass)],
     )
     await hass.config_entries.async_add(entry)
     if entry.state is not config_entries.ConfigEntryState.LOADED:
         msg = f"the Deepgram entry did not set up: {entry.state}"
         raise RuntimeError(msg)
-    entity_id = er.async_get(hass).async_get_entity_id("stt", DOMAIN, entry.entry_id)
+    [setting_id] = [
+        sub.subentry_id for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_STT
+    ]
+    entity_id = er.async_get(hass).async_get_entity_id("stt", DOMAIN, setting_id)
     entity = stt.async_get_speech_to_text_entity(hass, entity_id or "")
     if entity is None:
         msg = "the Deepgram entry has no speech-to-text entity"

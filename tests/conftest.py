@@ -15,14 +15,21 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.deepgram.const import (
+    ACCOUNT_TITLE,
     CONF_LANGUAGE,
     CONF_MODEL,
     CONF_PROJECT_ID,
     CONF_SERVER,
+    CONF_SPEED,
+    CONF_VOICE,
     DOMAIN,
+    SUBENTRY_VOICE,
+    VOICE_TITLE,
 )
 from custom_components.deepgram.protocol import DeepgramClient
+from custom_components.deepgram.stt_flow import stt_subentry
 from homeassistant.components import tts
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_API_KEY
 from homeassistant.util import ssl as ssl_util
 from local_deepgram_server import DeepgramTestServer, LocalCertificate
@@ -138,17 +145,44 @@ async def client(
     await deepgram_client.close()
 
 
-@pytest.fixture
-def mock_config_entry(deepgram_server: DeepgramTestServer) -> MockConfigEntry:
-    """Return an entry for Nova-3 in English on the local server."""
+def account_entry(
+    server: str,
+    *settings: tuple[str, str],
+    project: str | None = PROJECT_ID,
+    api_key: str = API_KEY,
+    voice: str | None = "aura-2-thalia-en",
+    **options: object,
+) -> MockConfigEntry:
+    """Return a Deepgram account with a setting per (model, language) and a voice.
+
+    Settings are titled as the config flow titles them, so their entity ids are
+    e.g. stt.deepgram_nova_3_english; `options` are set on each of them.
+    """
+    subentries: list[ConfigSubentryData] = [
+        stt_subentry({CONF_MODEL: model, CONF_LANGUAGE: language, **options})
+        for model, language in settings or [("nova-3", "en")]
+    ]
+    if voice is not None:
+        subentries.append(
+            ConfigSubentryData(
+                data={CONF_VOICE: voice, CONF_SPEED: 1.0},
+                subentry_type=SUBENTRY_VOICE,
+                title=VOICE_TITLE,
+                unique_id=None,
+            )
+        )
     return MockConfigEntry(
         domain=DOMAIN,
-        title="Deepgram Nova-3 (English)",
-        unique_id=f"{PROJECT_ID}_nova-3_en",
-        data={
-            CONF_API_KEY: API_KEY,
-            CONF_SERVER: deepgram_server.url,
-            CONF_PROJECT_ID: PROJECT_ID,
-        },
-        options={CONF_MODEL: "nova-3", CONF_LANGUAGE: "en"},
+        title=ACCOUNT_TITLE,
+        unique_id=f"{project}_{server}" if project else f"{api_key}@{server}",
+        version=2,
+        minor_version=1,
+        data={CONF_API_KEY: api_key, CONF_SERVER: server, CONF_PROJECT_ID: project},
+        subentries_data=subentries,
     )
+
+
+@pytest.fixture
+def mock_config_entry(deepgram_server: DeepgramTestServer) -> MockConfigEntry:
+    """Return a Deepgram account on the local server: Nova-3 in English, and a voice."""
+    return account_entry(deepgram_server.url)

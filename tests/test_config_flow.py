@@ -1,4 +1,4 @@
-"""The config flow: key check, model and language, duplicates, reauth."""
+"""The config flow: the account's key check, its first setting and voice, duplicates, reauth."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from local_deepgram_server import DeepgramTestServer
 
-from . import setup_integration
-from .conftest import API_KEY, PROJECT_ID
+from . import setting_of, setup_integration, subentries_of, voice_of
+from .conftest import API_KEY, PROJECT_ID, account_entry
 
 
 def user_input(server: str, *, api_key: str = API_KEY, model: str = "nova-3") -> dict[str, object]:
@@ -33,7 +33,7 @@ def user_input(server: str, *, api_key: str = API_KEY, model: str = "nova-3") ->
 async def test_full_flow_creates_an_entry(
     hass: HomeAssistant, deepgram_server: DeepgramTestServer
 ) -> None:
-    """Key, model, then language: the entry is named after what it does."""
+    """Key, model, then language: an account with a setting named after it, and a voice."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
@@ -55,16 +55,26 @@ async def test_full_flow_creates_an_entry(
         result["flow_id"], {CONF_LANGUAGE: "de-CH"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Deepgram Nova-3 (German (Switzerland))"
+    assert result["title"] == "Deepgram"
     assert result["data"] == {
         CONF_API_KEY: API_KEY,
         CONF_SERVER: deepgram_server.url,
         CONF_PROJECT_ID: PROJECT_ID,
     }
-    assert result["options"] == {CONF_MODEL: "nova-3", CONF_LANGUAGE: "de-CH"}
-    assert result["result"].unique_id == f"{PROJECT_ID}_nova-3_de-CH"
+    assert result["options"] == {}
+    entry = result["result"]
+    assert entry.unique_id == f"{PROJECT_ID}_{deepgram_server.url}"
+    assert (entry.version, entry.minor_version) == (2, 1)
+    setting = setting_of(entry)
+    assert setting.title == "Deepgram Nova-3 (German (Switzerland))"
+    assert dict(setting.data) == {CONF_MODEL: "nova-3", CONF_LANGUAGE: "de-CH"}
+    assert setting.unique_id == "nova-3_de-CH"
+    assert voice_of(entry).title == "Deepgram Aura-2"
     await hass.async_block_till_done()
-    assert result["result"].state is ConfigEntryState.LOADED
+    assert entry.state is ConfigEntryState.LOADED
+    # A user who only clicks on gets listening and speaking.
+    assert hass.states.get("stt.deepgram_nova_3_german_switzerland") is not None
+    assert hass.states.get("tts.deepgram_aura_2") is not None
 
 
 async def test_language_choices_follow_the_model(
@@ -140,21 +150,18 @@ async def test_unexpected_error_is_unknown(
     assert result["errors"] == {"base": "unknown"}
 
 
-async def test_same_project_model_and_language_is_a_duplicate(
+async def test_the_same_account_is_a_duplicate(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """The same project, model and language cannot be added twice; another language can."""
+    """An account set up already is refused at once, before model and language are asked."""
     mock_config_entry.add_to_hass(hass)
-    for language, outcome in (("en", FlowResultType.ABORT), ("es", FlowResultType.CREATE_ENTRY)):
-        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], user_input(deepgram_server.url)
-        )
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_LANGUAGE: language}
-        )
-        assert result["type"] is outcome
-    assert result["title"] == "Deepgram Nova-3 (Spanish)"
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(deepgram_server.url + "/")
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
 async def test_self_hosted_server_needs_no_project(
@@ -173,7 +180,7 @@ async def test_self_hosted_server_needs_no_project(
         )
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["data"][CONF_PROJECT_ID] is None
-        assert result["result"].unique_id == f"{server.url}_nova-3_en"
+        assert result["result"].unique_id == server.url
         await hass.config_entries.async_unload(result["result"].entry_id)
     finally:
         await server.stop()
@@ -182,7 +189,10 @@ async def test_self_hosted_server_needs_no_project(
 async def test_reauth_replaces_the_key(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """A new key for the same project is checked, stored, and the entry reloaded."""
+    """A new key for the same project is checked, stored once for the account, and reloaded."""
+    mock_config_entry = account_entry(
+        deepgram_server.url, ("nova-3", "en"), ("flux-general-en", "en")
+    )
     await setup_integration(hass, mock_config_entry)
     deepgram_server.api_keys = {"new-key"}
     result = await mock_config_entry.start_reauth_flow(hass)
@@ -201,6 +211,10 @@ async def test_reauth_replaces_the_key(
     assert mock_config_entry.data[CONF_API_KEY] == "new-key"
     await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.LOADED
+    # One re-authentication serves every setting of the account.
+    assert len(subentries_of(mock_config_entry, "stt")) == 2
+    assert len(hass.states.async_entity_ids("stt")) == 2
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
 
 
 async def test_reauth_refuses_a_key_of_another_project(
@@ -268,21 +282,21 @@ async def test_reconfigure_refuses_another_project(
 async def test_reconfigure_to_a_self_hosted_server_keeps_entries_apart(
     hass: HomeAssistant, socket_enabled: None
 ) -> None:
-    """Moving to a server another entry already uses with the same model and language aborts."""
+    """Moving to a server another account already uses aborts."""
     server = DeepgramTestServer(api_keys=None, self_hosted=True)
     await server.start()
     try:
         first = MockConfigEntry(
             domain=DOMAIN,
-            unique_id=f"{server.url}_nova-3_en",
+            unique_id=server.url,
+            version=2,
             data={CONF_API_KEY: "a", CONF_SERVER: server.url, CONF_PROJECT_ID: None},
-            options={CONF_MODEL: "nova-3", CONF_LANGUAGE: "en"},
         )
         second = MockConfigEntry(
             domain=DOMAIN,
-            unique_id="http://127.0.0.1:1_nova-3_en",
+            unique_id="http://127.0.0.1:1",
+            version=2,
             data={CONF_API_KEY: "b", CONF_SERVER: "http://127.0.0.1:1", CONF_PROJECT_ID: None},
-            options={CONF_MODEL: "nova-3", CONF_LANGUAGE: "en"},
         )
         first.add_to_hass(hass)
         second.add_to_hass(hass)
@@ -299,7 +313,7 @@ async def test_reconfigure_to_a_self_hosted_server_keeps_entries_apart(
 async def test_following_the_voice_assistant_language(
     hass: HomeAssistant, deepgram_server: DeepgramTestServer
 ) -> None:
-    """An entry can follow each pipeline's language; its title then names no language."""
+    """A setting can follow each pipeline's language; its title then names no language."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], user_input(deepgram_server.url)
@@ -307,5 +321,6 @@ async def test_following_the_voice_assistant_language(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_LANGUAGE: "pipeline"}
     )
-    assert result["title"] == "Deepgram Nova-3"
-    assert result["options"] == {CONF_MODEL: "nova-3", CONF_LANGUAGE: "pipeline"}
+    setting = setting_of(result["result"])
+    assert setting.title == "Deepgram Nova-3"
+    assert dict(setting.data) == {CONF_MODEL: "nova-3", CONF_LANGUAGE: "pipeline"}

@@ -14,14 +14,14 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.deepgram import SESSIONS_KEPT
+from custom_components.deepgram.records import SESSIONS_KEPT
 from homeassistant.components import tts
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from local_deepgram_server import DeepgramTestServer
 from local_deepgram_server.speech import chunked, synthesize
 
-from . import METADATA, setup_integration
+from . import METADATA, setting_of, setup_integration
 from .conftest import API_KEY
 
 
@@ -33,22 +33,24 @@ async def say(text: str) -> AsyncIterator[bytes]:
 
 def stable(diagnostics: Any, server: DeepgramTestServer) -> Any:
     """Replace what changes from run to run (port, ids, times) with placeholders."""
-    for session in diagnostics["sessions"]:
-        assert session["request_id"]
-        session["request_id"] = "<request id>"
-        session["started"] = "<time>"
-        if session["outcome"] == "success":
-            assert isinstance(session["final_result_ms"], int)
-            session["final_result_ms"] = "<ms>"
-    diagnostics["sessions"][-1]["outcome"] = diagnostics["sessions"][-1]["outcome"].split(" (")[0]
-    for answer in diagnostics["answers"]:
-        assert len(answer["request_ids"]) == 1
-        answer["request_ids"] = ["<request id>"]
-        answer["started"] = "<time>"
-        answer["outcome"] = answer["outcome"].split(" (")[0]
-        if answer["outcome"] == "success":
-            assert isinstance(answer["first_audio_ms"], int)
-            answer["first_audio_ms"] = "<ms>"
+    for subentry in diagnostics["subentries"]:
+        subentry["subentry_id"] = "<subentry id>"
+        for session in subentry.get("sessions", ()):
+            assert session["request_id"]
+            session["request_id"] = "<request id>"
+            session["started"] = "<time>"
+            session["outcome"] = session["outcome"].split(" (")[0]
+            if session["outcome"] == "success":
+                assert isinstance(session["final_result_ms"], int)
+                session["final_result_ms"] = "<ms>"
+        for answer in subentry.get("answers", ()):
+            assert len(answer["request_ids"]) == 1
+            answer["request_ids"] = ["<request id>"]
+            answer["started"] = "<time>"
+            answer["outcome"] = answer["outcome"].split(" (")[0]
+            if answer["outcome"] == "success":
+                assert isinstance(answer["first_audio_ms"], int)
+                answer["first_audio_ms"] = "<ms>"
     text = json.dumps(diagnostics).replace(server.url, "http://<local server>")
     return json.loads(text)
 
@@ -60,7 +62,7 @@ async def test_diagnostics(
     deepgram_server: DeepgramTestServer,
     snapshot: SnapshotAssertion,
 ) -> None:
-    """Entry, settings, the voice, and the streams' and answers' request ids and outcomes."""
+    """The account, each setting and voice, and their streams' and answers' ids and outcomes."""
     await setup_integration(hass, mock_config_entry)
     entity = next(iter(hass.data["stt"].entities))
     deepgram_server.utterances.append("turn on the light")
@@ -93,6 +95,8 @@ async def test_only_the_last_sessions_are_kept(
     entity = next(iter(hass.data["stt"].entities))
     for _ in range(SESSIONS_KEPT + 3):
         await entity.internal_async_process_audio_stream(METADATA, say("hello"))
-    sessions = mock_config_entry.runtime_data.sessions
+    sessions = mock_config_entry.runtime_data.listening[
+        setting_of(mock_config_entry).subentry_id
+    ].sessions
     assert len(sessions) == SESSIONS_KEPT
     assert sessions[-1].request_id == deepgram_server.sessions[-1].request_id

@@ -39,7 +39,7 @@ from local_deepgram_server.speech import (
     trim_silence,
 )
 
-from . import METADATA, setup_integration
+from . import METADATA, setting_of, setup_integration
 from .pipeline import CHUNK, SKIPS_VAD_ON_REQUEST, Microphone, finite, run_pipeline
 
 ENTITY_ID = "stt.deepgram_nova_3_english"
@@ -250,15 +250,17 @@ async def test_audio_processing_tells_home_assistant_who_ends_the_command(
 async def test_options_change_the_request_on_the_wire(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """Saving the options reloads the entry and the next stream uses them."""
+    """Saving the setting reloads the account and the next stream uses it."""
     await setup_entity(hass, mock_config_entry)
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await mock_config_entry.start_subentry_reconfigure_flow(
+        hass, setting_of(mock_config_entry).subentry_id
+    )
     assert result["type"] is FlowResultType.FORM
-    result = await hass.config_entries.options.async_configure(
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"model": "nova-3"}
     )
     assert result["step_id"] == "recognition"
-    result = await hass.config_entries.options.async_configure(
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
         {
             "language": "en",
@@ -268,10 +270,10 @@ async def test_options_change_the_request_on_the_wire(
             CONF_MAX_UTTERANCE: 20,
         },
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["type"] is FlowResultType.ABORT
     await hass.async_block_till_done()
-    assert mock_config_entry.options[CONF_ENDPOINTING] == 500
-    assert mock_config_entry.options["model"] == "nova-3"
+    assert setting_of(mock_config_entry).data[CONF_ENDPOINTING] == 500
+    assert setting_of(mock_config_entry).data["model"] == "nova-3"
 
     entity = stt.async_get_speech_to_text_entity(hass, ENTITY_ID)
     assert entity is not None

@@ -34,6 +34,7 @@ from local_deepgram_server.server import DROP_CONNECTION
 from local_deepgram_server.speech import chunked, synthesize
 
 from . import METADATA, setup_integration
+from .conftest import account_entry
 
 PHRASE = "turn on the kitchen light"
 ERROR = stt.SpeechResult(None, stt.SpeechResultState.ERROR)
@@ -152,6 +153,34 @@ async def test_persistent_rate_limit_raises_a_repair(
             attempt == RATE_LIMITED_STREAK
         )
     await next_request_works(entity, deepgram_server, handshake_status=None)
+    assert not issue_registry.issues
+
+
+async def test_the_account_has_one_credits_issue_whatever_setting_hit_it(
+    hass: HomeAssistant,
+    deepgram_server: DeepgramTestServer,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Out of credits is a fact of the project: two settings refused raise one issue, which
+    the other setting's next success clears."""
+    account = account_entry(
+        deepgram_server.url,
+        ("nova-3", "en"),
+        ("nova-3", "de"),
+        end_of_command="home_assistant",
+    )
+    await setup_integration(hass, account)
+    english = stt.async_get_speech_to_text_entity(hass, "stt.deepgram_nova_3_english")
+    german = stt.async_get_speech_to_text_entity(hass, "stt.deepgram_nova_3_german")
+    assert english is not None
+    assert german is not None
+    deepgram_server.handshake_status = 402
+    await timed(english, say())
+    await timed(german, say())
+    assert [issue.issue_id for issue in issue_registry.issues.values()] == [
+        f"out_of_credits_{account.entry_id}"
+    ]
+    await next_request_works(german, deepgram_server, handshake_status=None)
     assert not issue_registry.issues
 
 

@@ -13,15 +13,15 @@ from pathlib import Path
 
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.deepgram.const import CONF_LANGUAGE, CONF_MODEL, CONF_SERVER, DOMAIN
+from custom_components.deepgram.const import DOMAIN
 from homeassistant.components import stt
-from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from local_deepgram_server import DeepgramTestServer
 from local_deepgram_server.speech import chunked, synthesize
 
-from . import METADATA, setup_integration
+from . import METADATA, setting_of, setup_integration
+from .conftest import account_entry
 
 ROOMS = ("kitchen", "hallway", "bedroom", "garage", "office")
 THINGS = ("light", "fan", "heater", "blinds", "speaker", "lamp", "plug", "tv", "radio", "kettle")
@@ -51,21 +51,22 @@ def open_sockets() -> int:
 async def test_fifty_concurrent_streams_never_cross(
     hass: HomeAssistant, deepgram_server: DeepgramTestServer
 ) -> None:
-    """50 entries stream different commands at once; each caller gets its own."""
+    """50 accounts stream different commands at once; each caller gets its own."""
     deepgram_server.api_keys = None
     registry = er.async_get(hass)
     entities: list[stt.SpeechToTextEntity] = []
     for index in range(50):
         key = f"key-{index}"
         deepgram_server.scripts_by_key[key] = phrase(index)
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=f"Deepgram {index}",
-            data={CONF_API_KEY: key, CONF_SERVER: deepgram_server.url},
-            options={CONF_MODEL: "nova-3", CONF_LANGUAGE: "en", "end_of_command": "home_assistant"},
+        entry = account_entry(
+            deepgram_server.url,
+            project=None,
+            api_key=key,
+            voice=None,
+            end_of_command="home_assistant",
         )
         await setup_integration(hass, entry)
-        entity_id = registry.async_get_entity_id("stt", DOMAIN, entry.entry_id)
+        entity_id = registry.async_get_entity_id("stt", DOMAIN, setting_of(entry).subentry_id)
         entity = stt.async_get_speech_to_text_entity(hass, entity_id or "")
         assert entity is not None
         entities.append(entity)

@@ -30,7 +30,7 @@ from homeassistant.helpers import issue_registry as ir
 from local_deepgram_server import DeepgramTestServer
 from local_deepgram_server.speech import chunk_bytes, chunked, synthesize
 
-from . import pcm_metadata, setup_integration
+from . import pcm_metadata, setting_of, setup_integration
 from .conftest import API_KEY
 
 PHRASE = "turn on the kitchen light"
@@ -89,7 +89,7 @@ async def test_a_model_only_the_server_lists_is_set_up_and_sent(
         result["flow_id"], {CONF_LANGUAGE: "sw"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["options"] == {CONF_MODEL: "nova-4", CONF_LANGUAGE: "sw"}
+    assert dict(setting_of(result["result"]).data) == {CONF_MODEL: "nova-4", CONF_LANGUAGE: "sw"}
     await hass.async_block_till_done()
     entry: ConfigEntry = result["result"]
     assert entry.state is ConfigEntryState.LOADED
@@ -107,22 +107,24 @@ async def test_a_model_only_the_server_lists_is_set_up_and_sent(
 async def test_a_language_only_the_server_lists_is_offered_by_configure(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """Configure offers the server's models and a language it added, which streams then use."""
+    """A setting's reconfigure offers the server's models and a language it added, used then."""
     deepgram_server.models.add("nova-4", ["en"])
     deepgram_server.models.add_language("nova-3", "sw", "Swahili")
     await setup_integration(hass, mock_config_entry)
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await mock_config_entry.start_subentry_reconfigure_flow(
+        hass, setting_of(mock_config_entry).subentry_id
+    )
     assert {"nova-3", "nova-4", "nova-2"} <= set(choices(result, CONF_MODEL))
-    result = await hass.config_entries.options.async_configure(
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_MODEL: "nova-3"}
     )
     assert "sw" in choices(result, CONF_LANGUAGE)
     # Deepgram's own name labels a language the built-in table cannot name.
     assert labels(result, CONF_LANGUAGE)["sw"] == "Swahili"
-    result = await hass.config_entries.options.async_configure(
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_LANGUAGE: "sw"}
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["type"] is FlowResultType.ABORT
     await hass.async_block_till_done()
 
     deepgram_server.utterances.append(PHRASE)
@@ -143,20 +145,25 @@ async def test_a_model_the_server_dropped_raises_a_repair_and_stays_in_use(
     await setup_integration(hass, mock_config_entry)
     assert mock_config_entry.state is ConfigEntryState.LOADED
     issue = ir.async_get(hass).async_get_issue(
-        DOMAIN, f"model_not_listed_{mock_config_entry.entry_id}"
+        DOMAIN, f"model_not_listed_{setting_of(mock_config_entry).subentry_id}"
     )
     assert issue is not None
     assert issue.translation_key == "model_not_listed"
-    assert issue.translation_placeholders == {"title": mock_config_entry.title, "model": "nova-3"}
+    assert issue.translation_placeholders == {
+        "title": setting_of(mock_config_entry).title,
+        "model": "nova-3",
+    }
 
     deepgram_server.utterances.append(PHRASE)
     assert (await transcribe(hass)).text == PHRASE
     assert deepgram_server.sessions[-1].param("model") == "nova-3"
-    # Configure still shows the stored model, beside those offered.
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    # The setting's reconfigure still shows the stored model, beside those offered.
+    result = await mock_config_entry.start_subentry_reconfigure_flow(
+        hass, setting_of(mock_config_entry).subentry_id
+    )
     assert "nova-3" in choices(result, CONF_MODEL)
-    hass.config_entries.options.async_abort(result["flow_id"])
-    # The issue goes with the entry.
+    hass.config_entries.subentries.async_abort(result["flow_id"])
+    # The issue goes with the account.
     await hass.config_entries.async_remove(mock_config_entry.entry_id)
     assert not ir.async_get(hass).issues
 
@@ -202,21 +209,25 @@ async def test_a_failed_list_falls_back_to_the_built_in_table(
     await setup_integration(hass, mock_config_entry)
     assert mock_config_entry.state is ConfigEntryState.LOADED
     assert not ir.async_get(hass).issues
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await mock_config_entry.start_subentry_reconfigure_flow(
+        hass, setting_of(mock_config_entry).subentry_id
+    )
     offered = choices(result, CONF_MODEL)
     assert "nova-4" not in offered
     assert {"nova-3", "flux-general-en", "nova-2-phonecall", "nova"} <= set(offered)
-    hass.config_entries.options.async_abort(result["flow_id"])
+    hass.config_entries.subentries.async_abort(result["flow_id"])
     deepgram_server.utterances.append(PHRASE)
     assert (await transcribe(hass)).text == PHRASE
 
     deepgram_server.models.status = None
     await hass.config_entries.async_reload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await mock_config_entry.start_subentry_reconfigure_flow(
+        hass, setting_of(mock_config_entry).subentry_id
+    )
     assert "nova-4" in choices(result, CONF_MODEL)
     assert ir.async_get(hass).async_get_issue(
-        DOMAIN, f"model_not_listed_{mock_config_entry.entry_id}"
+        DOMAIN, f"model_not_listed_{setting_of(mock_config_entry).subentry_id}"
     )
 
 

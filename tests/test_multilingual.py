@@ -160,6 +160,7 @@ async def test_diagnostics_keep_the_languages_hinted_and_detected(  # noqa: PLR0
     stt_end = next(event for event in events if event.type is PipelineEventType.STT_END)
     assert stt_end.data["stt_output"]["text"].rstrip(".") == PHRASE
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, mock_config_entry)
-    session = diagnostics["sessions"][-1]
+    [setting] = [sub for sub in diagnostics["subentries"] if sub["type"] == "stt"]
+    session = setting["sessions"][-1]
     assert session["languages_hinted"] == hinted
     assert session["languages_detected"] == detected

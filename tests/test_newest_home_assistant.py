@@ -26,7 +26,7 @@ from homeassistant.core import HomeAssistant
 from local_deepgram_server import DeepgramTestServer
 from local_deepgram_server.speech import chunked, synthesize
 
-from . import setup_integration
+from . import setting_of, setup_integration
 
 # On a Home Assistant that already has partial results (CI's newest job), its own
 # sources; here, the 2026.11 sources that scripts/setup fetched.
@@ -99,7 +99,8 @@ async def make_entity(
 ) -> Any:
     """Set the entry up and return a detached entity of the contract class."""
     await setup_integration(hass, entry, **options)
-    entity = entity_class(entry)
+    setting = setting_of(entry)
+    entity = entity_class(entry, setting, entry.runtime_data.listening[setting.subentry_id])
     entity.hass = hass
     entity.entity_id = "stt.deepgram_contract"
     entity.async_write_ha_state = lambda: None  # Not added to a platform.

@@ -14,7 +14,7 @@ from homeassistant.core import HomeAssistant
 from local_deepgram_server import DeepgramTestServer
 from local_deepgram_server.speech import chunked, synthesize
 
-from . import setup_integration
+from . import setting_of, setup_integration
 from .pipeline import CHUNK, Microphone, run_pipeline
 
 PHRASE = "schalte das Küchenlicht ein"
@@ -103,11 +103,12 @@ async def test_the_pipeline_language_reaches_deepgram(  # noqa: PLR0913, PLR0917
     hints: list[str],
 ) -> None:
     """A German voice assistant on an entry that follows it sends German to Deepgram."""
-    entry_options = {**mock_config_entry.options, **options}
-    if not options:
-        entry_options.pop(CONF_LANGUAGE)
     mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(mock_config_entry, options=entry_options)
+    setting = setting_of(mock_config_entry)
+    setting_data = {**setting.data, **options}
+    if not options:
+        setting_data.pop(CONF_LANGUAGE)
+    hass.config_entries.async_update_subentry(mock_config_entry, setting, data=setting_data)
     await setup_integration(hass, mock_config_entry)
     # The pipeline Home Assistant creates for its own language.
     hass.config.language = pipeline_language

@@ -8,16 +8,15 @@ from typing import Any
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.deepgram.const import DOMAIN
 from homeassistant.components import stt
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from local_deepgram_server import DeepgramTestServer
 from local_deepgram_server.speech import chunked, synthesize
 
-from . import pcm_metadata, setup_integration
-from .conftest import PROJECT_ID
+from . import pcm_metadata, setting_of, setup_integration
+from .conftest import account_entry
 
 ENTITY_ID = "stt.deepgram_nova_3_english"
 PHRASE = "turn on the kitchen light"
@@ -138,13 +137,15 @@ async def test_trailing_punctuation(
     assert result.text == expected
 
 
-async def test_options_flow_follows_the_model(
+async def test_setting_reconfigure_follows_the_model(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """Choosing Flux shows Flux's settings; saving renames the entry and reloads it."""
+    """Choosing Flux shows Flux's settings; saving renames the setting and reloads it."""
     await setup_integration(hass, mock_config_entry)
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
+    result = await mock_config_entry.start_subentry_reconfigure_flow(
+        hass, setting_of(mock_config_entry).subentry_id
+    )
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"model": "flux-general-en"}
     )
     assert result["step_id"] == "recognition"
@@ -154,7 +155,7 @@ async def test_options_flow_follows_the_model(
     # Flux alone ends its turns unless told otherwise.
     end_of_command = next(key for key in result["data_schema"].schema if key == "end_of_command")
     assert end_of_command.default() == "deepgram"
-    result = await hass.config_entries.options.async_configure(
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
         {
             "language": "en",
@@ -169,50 +170,58 @@ async def test_options_flow_follows_the_model(
             "max_utterance": 30,
         },
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert mock_config_entry.options["model"] == "flux-general-en"
-    assert mock_config_entry.title == "Deepgram Flux (English)"
-    assert mock_config_entry.unique_id == f"{PROJECT_ID}_flux-general-en_en"
+    setting = setting_of(mock_config_entry)
+    assert setting.data["model"] == "flux-general-en"
+    assert setting.title == "Deepgram Flux (English)"
+    assert setting.unique_id == "flux-general-en_en"
     assert mock_config_entry.state is ConfigEntryState.LOADED
+    # The account reloaded: the entity now streams to Flux.
+    entity = stt.async_get_speech_to_text_entity(hass, ENTITY_ID)
+    assert entity is not None
+    assert entity.supported_channels == [stt.AudioChannels.CHANNEL_MONO]
 
 
-async def test_options_flow_keeps_a_title_the_user_chose(
+async def test_setting_reconfigure_keeps_a_title_the_user_chose(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """A renamed entry keeps its name when the language changes."""
+    """A renamed setting keeps its name when the language changes."""
     mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(mock_config_entry, title="Kitchen speaker")
+    hass.config_entries.async_update_subentry(
+        mock_config_entry, setting_of(mock_config_entry), title="Kitchen speaker"
+    )
     await setup_integration(hass, mock_config_entry)
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
+    result = await mock_config_entry.start_subentry_reconfigure_flow(
+        hass, setting_of(mock_config_entry).subentry_id
+    )
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"model": "nova-3"}
     )
-    result = await hass.config_entries.options.async_configure(
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"language": "pipeline"}
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert mock_config_entry.title == "Kitchen speaker"
-    assert mock_config_entry.options["language"] == "pipeline"
-    assert mock_config_entry.options["punctuate"] is True
+    assert result["type"] is FlowResultType.ABORT
+    setting = setting_of(mock_config_entry)
+    assert setting.title == "Kitchen speaker"
+    assert setting.data["language"] == "pipeline"
+    assert setting.data["punctuate"] is True
 
 
-async def test_options_flow_refuses_a_duplicate(
+async def test_setting_reconfigure_refuses_a_duplicate(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """Switching to a model and language another entry has is refused in the form."""
-    MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=f"{PROJECT_ID}_nova-3_de",
-        data=dict(mock_config_entry.data),
-        options={"model": "nova-3", "language": "de"},
-    ).add_to_hass(hass)
+    """Switching to a model and language another setting of the account has is refused."""
+    mock_config_entry = account_entry(deepgram_server.url, ("nova-3", "en"), ("nova-3", "de"))
     await setup_integration(hass, mock_config_entry)
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
+    result = await mock_config_entry.start_subentry_reconfigure_flow(
+        hass, setting_of(mock_config_entry).subentry_id
+    )
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"model": "nova-3"}
     )
-    result = await hass.config_entries.options.async_configure(
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"language": "de"}
     )
     assert result["type"] is FlowResultType.FORM
@@ -229,13 +238,15 @@ def choices(result: Any, name: str) -> list[str] | None:
     return None
 
 
-async def test_options_flow_asks_for_the_other_languages_spoken_at_home(
+async def test_setting_reconfigure_asks_for_the_other_languages_spoken_at_home(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
     """Each model offers what its `multi` hears; a language it lacks is not kept."""
     await setup_integration(hass, mock_config_entry)
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
+    result = await mock_config_entry.start_subentry_reconfigure_flow(
+        hass, setting_of(mock_config_entry).subentry_id
+    )
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"model": "nova-3"}
     )
     offered = choices(result, "other_languages")
@@ -247,16 +258,18 @@ async def test_options_flow_asks_for_the_other_languages_spoken_at_home(
     languages = choices(result, "language")
     assert languages is not None
     assert {"pipeline", "multi", "ar", "gl"} <= set(languages)
-    result = await hass.config_entries.options.async_configure(
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"language": "multi", "other_languages": ["tr", "ar"]}
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["type"] is FlowResultType.ABORT
     await hass.async_block_till_done()
-    assert mock_config_entry.options["other_languages"] == ["tr", "ar"]
+    assert setting_of(mock_config_entry).data["other_languages"] == ["tr", "ar"]
 
     # Flux Multilingual has its own ten: Turkish and Arabic are not suggested there.
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
+    result = await mock_config_entry.start_subentry_reconfigure_flow(
+        hass, setting_of(mock_config_entry).subentry_id
+    )
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"model": "flux-general-multi"}
     )
     assert sorted(choices(result, "other_languages") or []) == sorted(
@@ -265,8 +278,10 @@ async def test_options_flow_asks_for_the_other_languages_spoken_at_home(
     suggested = next(key for key in result["data_schema"].schema if key == "other_languages")
     assert suggested.description == {"suggested_value": []}
     # Nova-2's `multi` takes no hints: nothing to ask.
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
+    result = await mock_config_entry.start_subentry_reconfigure_flow(
+        hass, setting_of(mock_config_entry).subentry_id
+    )
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"model": "nova-2"}
     )
     assert choices(result, "other_languages") is None
@@ -300,7 +315,7 @@ FLUX_FORM = {
         ("eot_timeout_ms", 60001, False),
     ],
 )
-async def test_options_flow_takes_flux_settings_within_deepgram_ranges(  # noqa: PLR0913, PLR0917 - fixtures and the case
+async def test_setting_reconfigure_takes_flux_settings_within_deepgram_ranges(  # noqa: PLR0913, PLR0917 - fixtures and the case
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     deepgram_server: DeepgramTestServer,
@@ -310,16 +325,62 @@ async def test_options_flow_takes_flux_settings_within_deepgram_ranges(  # noqa:
 ) -> None:
     """Each bound is accepted and saved; just outside it the form refuses."""
     await setup_integration(hass, mock_config_entry)
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
+    result = await mock_config_entry.start_subentry_reconfigure_flow(
+        hass, setting_of(mock_config_entry).subentry_id
+    )
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"model": "flux-general-en"}
     )
     form = {**FLUX_FORM, setting: value}
     if not accepted:
         with pytest.raises(InvalidData):
-            await hass.config_entries.options.async_configure(result["flow_id"], form)
+            await hass.config_entries.subentries.async_configure(result["flow_id"], form)
         return
-    result = await hass.config_entries.options.async_configure(result["flow_id"], form)
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], form)
+    assert result["type"] is FlowResultType.ABORT
     await hass.async_block_till_done()
-    assert mock_config_entry.options[setting] == value
+    assert setting_of(mock_config_entry).data[setting] == value
+
+
+async def test_adding_a_flux_setting_beside_nova(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
+) -> None:
+    """A second setting is a second entity with its own model; the same one twice is refused."""
+    await setup_integration(hass, mock_config_entry)
+
+    async def add(model: str, language: str) -> Any:
+        result = await hass.config_entries.subentries.async_init(
+            (mock_config_entry.entry_id, "stt"), context={"source": SOURCE_USER}
+        )
+        assert result["step_id"] == "user"
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {"model": model}
+        )
+        assert result["step_id"] == "recognition"
+        return await hass.config_entries.subentries.async_configure(
+            result["flow_id"],
+            {**FLUX_FORM, "language": language}
+            if model.startswith("flux")
+            else {"language": language},
+        )
+
+    duplicate = await add("nova-3", "en")
+    assert duplicate["type"] is FlowResultType.FORM
+    assert duplicate["errors"] == {"base": "already_configured"}
+
+    created = await add("flux-general-en", "en")
+    assert created["type"] is FlowResultType.CREATE_ENTRY
+    assert created["title"] == "Deepgram Flux (English)"
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert sorted(hass.states.async_entity_ids("stt")) == [
+        "stt.deepgram_flux_english",
+        ENTITY_ID,
+    ]
+    for entity_id, path in ((ENTITY_ID, "/v1/listen"), ("stt.deepgram_flux_english", "/v2/listen")):
+        entity = stt.async_get_speech_to_text_entity(hass, entity_id)
+        assert entity is not None
+        deepgram_server.utterances.append(PHRASE)
+        result = await entity.internal_async_process_audio_stream(pcm_metadata(), speech())
+        assert result.text == PHRASE
+        assert deepgram_server.sessions[-1].path == path

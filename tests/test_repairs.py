@@ -1,4 +1,4 @@
-"""A stored model or voice no longer offered: the entry loads, and Repairs says so and fixes it."""
+"""A model or voice no longer offered: the account loads, and Repairs says so and fixes it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.deepgram.const import CONF_MODEL, CONF_VOICE, DOMAIN, SUBENTRY_VOICE
+from custom_components.deepgram.const import CONF_MODEL, CONF_VOICE, DOMAIN
 from homeassistant.components import stt
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import ConfigEntryState
@@ -19,7 +19,8 @@ from homeassistant.setup import async_setup_component
 from local_deepgram_server import DeepgramTestServer
 from local_deepgram_server.speech import chunked, synthesize
 
-from . import METADATA, setup_integration
+from . import METADATA, setting_of, setup_integration, voice_of
+from .conftest import account_entry
 
 PHRASE = "turn on the kitchen light"
 GONE_MODEL = "nova-2-teleprinter"
@@ -51,18 +52,17 @@ async def test_a_model_no_longer_offered_falls_back_and_raises_a_repair(
     deepgram_server: DeepgramTestServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The entry loads on the default model, with a warning and a fixable Repairs issue."""
+    """The setting loads on the default model, with a warning and a fixable Repairs issue."""
     await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
 
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    issue = ir.async_get(hass).async_get_issue(
-        DOMAIN, f"model_unavailable_{mock_config_entry.entry_id}"
-    )
+    setting = setting_of(mock_config_entry)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"model_unavailable_{setting.subentry_id}")
     assert issue is not None
     assert issue.is_fixable
     assert issue.translation_key == "model_unavailable"
     assert issue.translation_placeholders == {
-        "title": mock_config_entry.title,
+        "title": setting.title,
         "model": GONE_MODEL,
         "fallback": "Nova-3",
     }
@@ -85,11 +85,11 @@ async def test_the_model_repair_chooses_another_model(
 ) -> None:
     """The fix flow saves the chosen model, keeps the language, reloads, and the issue goes."""
     mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry, title=f"Deepgram {GONE_MODEL} (English)"
+    hass.config_entries.async_update_subentry(
+        mock_config_entry, setting_of(mock_config_entry), title=f"Deepgram {GONE_MODEL} (English)"
     )
     await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
-    issue_id = f"model_unavailable_{mock_config_entry.entry_id}"
+    issue_id = f"model_unavailable_{setting_of(mock_config_entry).subentry_id}"
 
     form = await fix(hass, issue_id, {CONF_MODEL: "nova-2"})
 
@@ -98,41 +98,39 @@ async def test_the_model_repair_chooses_another_model(
         "model": GONE_MODEL,
         "fallback": "Nova-3",
     }
-    assert mock_config_entry.options[CONF_MODEL] == "nova-2"
-    assert mock_config_entry.options["language"] == "en"
-    assert mock_config_entry.title == "Deepgram Nova-2 (English)"
-    assert mock_config_entry.unique_id.endswith("_nova-2_en")
+    setting = setting_of(mock_config_entry)
+    assert setting.data[CONF_MODEL] == "nova-2"
+    assert setting.data["language"] == "en"
+    assert setting.title == "Deepgram Nova-2 (English)"
+    assert setting.unique_id == "nova-2_en"
     assert mock_config_entry.state is ConfigEntryState.LOADED
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    # The account reloaded with the new model.
+    [entity_id] = hass.states.async_entity_ids("stt")
+    entity = stt.async_get_speech_to_text_entity(hass, entity_id)
+    assert entity is not None
+    deepgram_server.utterances.append(PHRASE)
+    await entity.internal_async_process_audio_stream(METADATA, speech())
+    assert dict(deepgram_server.sessions[-1].query)["model"] == "nova-2"
 
 
 async def test_the_model_repair_refuses_a_model_another_entry_has(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """Choosing the model and language of another entry of the project is refused."""
-    other = MockConfigEntry(
-        domain=DOMAIN,
-        title="Deepgram Nova-3 (English)",
-        unique_id=mock_config_entry.unique_id,
-        data=dict(mock_config_entry.data),
-        options={CONF_MODEL: "nova-3", "language": "en"},
-    )
-    other.add_to_hass(hass)
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry, unique_id=mock_config_entry.unique_id.replace("nova-3", GONE_MODEL)
-    )
-    await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
+    """Choosing the model and language of another setting of the account is refused."""
+    account = account_entry(deepgram_server.url, (GONE_MODEL, "en"), ("nova-3", "en"))
+    await setup_integration(hass, account)
+    gone = setting_of(account)
     assert await async_setup_component(hass, "repairs", {})
     manager = repairs_flow_manager(hass)
     assert manager is not None
     form = await manager.async_init(
-        DOMAIN, data={"issue_id": f"model_unavailable_{mock_config_entry.entry_id}"}
+        DOMAIN, data={"issue_id": f"model_unavailable_{gone.subentry_id}"}
     )
     again = await manager.async_configure(form["flow_id"], {CONF_MODEL: "nova-3"})
     assert again["type"] is FlowResultType.FORM
     assert again["errors"] == {"base": "already_configured"}
-    assert mock_config_entry.options[CONF_MODEL] == GONE_MODEL
+    assert setting_of(account).data[CONF_MODEL] == GONE_MODEL
 
 
 async def test_a_voice_no_longer_listed_raises_a_repair_that_chooses_another(
@@ -140,10 +138,8 @@ async def test_a_voice_no_longer_listed_raises_a_repair_that_chooses_another(
 ) -> None:
     """A voice missing from Deepgram's list is a fixable issue; fixing it sets the new voice."""
     await setup_integration(hass, mock_config_entry)
-    subentry = next(
-        sub for sub in mock_config_entry.subentries.values() if sub.subentry_type == SUBENTRY_VOICE
-    )
-    issue_id = f"voice_unavailable_{mock_config_entry.entry_id}"
+    subentry = voice_of(mock_config_entry)
+    issue_id = f"voice_unavailable_{subentry.subentry_id}"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
     hass.config_entries.async_update_subentry(
         mock_config_entry, subentry, data={**subentry.data, CONF_VOICE: GONE_VOICE}
@@ -156,13 +152,13 @@ async def test_a_voice_no_longer_listed_raises_a_repair_that_chooses_another(
     assert issue is not None
     assert issue.is_fixable
     assert issue.translation_placeholders == {
-        "title": mock_config_entry.title,
+        "title": subentry.title,
         "voice": GONE_VOICE,
     }
 
     form = await fix(hass, issue_id, {CONF_VOICE: "aura-2-zeus-en"})
     assert form["description_placeholders"] == {
-        "title": mock_config_entry.title,
+        "title": subentry.title,
         "voice": GONE_VOICE,
     }
     assert mock_config_entry.subentries[subentry.subentry_id].data[CONF_VOICE] == "aura-2-zeus-en"
@@ -173,36 +169,37 @@ async def test_a_voice_no_longer_listed_raises_a_repair_that_chooses_another(
 async def test_configure_works_on_an_entry_whose_model_is_gone(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """The options flow, the other way to fix it, shows the model in use and saves a new one."""
+    """The setting's reconfigure, the other way to fix it, shows the model in use and saves one."""
     mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry, title=f"Deepgram {GONE_MODEL} (English)"
+    hass.config_entries.async_update_subentry(
+        mock_config_entry, setting_of(mock_config_entry), title=f"Deepgram {GONE_MODEL} (English)"
     )
     await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
+    setting = setting_of(mock_config_entry)
 
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await mock_config_entry.start_subentry_reconfigure_flow(hass, setting.subentry_id)
     model_key = next(key for key in result["data_schema"].schema if key == CONF_MODEL)
     assert model_key.description == {"suggested_value": "nova-3"}
-    result = await hass.config_entries.options.async_configure(
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_MODEL: "nova-3"}
     )
-    result = await hass.config_entries.options.async_configure(
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"language": "en"}
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["type"] is FlowResultType.ABORT
     await hass.async_block_till_done()
-    assert mock_config_entry.options[CONF_MODEL] == "nova-3"
-    assert mock_config_entry.title == "Deepgram Nova-3 (English)"
-    issue_id = f"model_unavailable_{mock_config_entry.entry_id}"
+    assert setting_of(mock_config_entry).data[CONF_MODEL] == "nova-3"
+    assert setting_of(mock_config_entry).title == "Deepgram Nova-3 (English)"
+    issue_id = f"model_unavailable_{setting.subentry_id}"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
 
 async def test_deleting_the_entry_deletes_its_issues(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """No Repairs issue outlives its entry."""
+    """No Repairs issue outlives its account."""
     await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
-    issue_id = f"model_unavailable_{mock_config_entry.entry_id}"
+    issue_id = f"model_unavailable_{setting_of(mock_config_entry).subentry_id}"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
 
     await hass.config_entries.async_remove(mock_config_entry.entry_id)
@@ -210,16 +207,33 @@ async def test_deleting_the_entry_deletes_its_issues(
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
 
+async def test_deleting_a_setting_deletes_its_issue(
+    hass: HomeAssistant, deepgram_server: DeepgramTestServer
+) -> None:
+    """No Repairs issue outlives its setting; the account's other setting keeps working."""
+    account = account_entry(deepgram_server.url, (GONE_MODEL, "en"), ("nova-3", "de"))
+    await setup_integration(hass, account)
+    gone = setting_of(account)
+    issue_id = f"model_unavailable_{gone.subentry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+
+    hass.config_entries.async_remove_subentry(account, gone.subentry_id)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert account.state is ConfigEntryState.LOADED
+    assert hass.states.async_entity_ids("stt") == ["stt.deepgram_nova_3_german"]
+
+
 async def test_a_fix_flow_of_a_deleted_entry_ends_quietly(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """The entry deleted while its repair is open: the repair ends without changing anything."""
+    """The account deleted while its repair is open: the repair ends without changing anything."""
     await setup_integration(hass, mock_config_entry, model=GONE_MODEL)
     assert await async_setup_component(hass, "repairs", {})
     manager = repairs_flow_manager(hass)
     assert manager is not None
     form = await manager.async_init(
-        DOMAIN, data={"issue_id": f"model_unavailable_{mock_config_entry.entry_id}"}
+        DOMAIN, data={"issue_id": f"model_unavailable_{setting_of(mock_config_entry).subentry_id}"}
     )
     await hass.config_entries.async_remove(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -231,15 +245,15 @@ async def test_a_fix_flow_of_a_deleted_entry_ends_quietly(
 async def test_the_repair_of_a_model_deepgram_no_longer_lists_chooses_another(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """Deepgram's list drops the entry's model: the issue's fix flow chooses one it lists."""
+    """Deepgram's list drops a setting's model: the issue's fix flow chooses one it lists."""
     deepgram_server.models.drop("nova-3")
     await setup_integration(hass, mock_config_entry)
-    issue_id = f"model_not_listed_{mock_config_entry.entry_id}"
+    issue_id = f"model_not_listed_{setting_of(mock_config_entry).subentry_id}"
 
     form = await fix(hass, issue_id, {CONF_MODEL: "nova-2"})
 
     assert form["step_id"] == "choose"
-    assert mock_config_entry.options[CONF_MODEL] == "nova-2"
+    assert setting_of(mock_config_entry).data[CONF_MODEL] == "nova-2"
     await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.LOADED
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None

@@ -20,7 +20,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from local_deepgram_server import DeepgramTestServer
 from local_deepgram_server.speech import chunk_bytes, chunked, synthesize, wav_file
 
-from . import METADATA, pcm_metadata, setup_integration
+from . import METADATA, pcm_metadata, setting_of, setup_integration
 from .conftest import API_KEY
 
 ENTITY_ID = "stt.deepgram_nova_3_english"
@@ -68,10 +68,15 @@ async def test_entity_and_device(
     device_registry: dr.DeviceRegistry,
     entity_registry: er.EntityRegistry,
 ) -> None:
-    """One entity on a Deepgram service device, named after the entry."""
+    """One entity on a Deepgram service device of its setting, named after the setting."""
     entry = entity_registry.async_get(ENTITY_ID)
     assert entry is not None
-    assert entry.unique_id == mock_config_entry.entry_id
+    setting = setting_of(mock_config_entry)
+    assert entry.unique_id == setting.subentry_id
+    assert (entry.config_entry_id, entry.config_subentry_id) == (
+        mock_config_entry.entry_id,
+        setting.subentry_id,
+    )
     device = device_registry.async_get(entry.device_id or "")
     assert device is not None
     assert (device.manufacturer, device.model, device.name) == (

@@ -24,7 +24,8 @@ LETTER = re.compile(r"[^\W\d_]")
 # no other natural Dutch rendering.
 SAME_AS_ENGLISH = {
     ("nl", "config.step.user.data.model"),
-    ("nl", "options.step.init.data.model"),
+    ("nl", "config_subentries.stt.step.user.data.model"),
+    ("nl", "config_subentries.stt.step.reconfigure.data.model"),
 }
 
 

@@ -1,4 +1,4 @@
-"""One voice per Deepgram account: migration, the config flow, and the voice's own flow."""
+"""The voices of a Deepgram account: the first set-up's, migration's, and the voice's own flow."""
 
 from __future__ import annotations
 
@@ -21,11 +21,10 @@ from homeassistant.config_entries import SOURCE_USER, ConfigSubentry
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er
 from local_deepgram_server import DeepgramTestServer
 
 from . import setup_integration
-from .conftest import API_KEY, PROJECT_ID
+from .conftest import API_KEY, PROJECT_ID, account_entry
 from .test_config_flow import user_input
 
 OTHER_PROJECT = "9d1e7b3c-2a4f-4e6d-8c0b-1f3a5e7c9b2d"
@@ -48,43 +47,6 @@ def voices_of(entry: MockConfigEntry) -> list[ConfigSubentry]:
     return [sub for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_VOICE]
 
 
-async def test_migration_gives_each_account_one_voice(
-    hass: HomeAssistant, deepgram_server: DeepgramTestServer, entity_registry: er.EntityRegistry
-) -> None:
-    """Two entries of one project get one voice; another project its own; ids stay."""
-    english = old_entry(deepgram_server, PROJECT_ID, "en")
-    german = old_entry(deepgram_server, PROJECT_ID, "de")
-    other = old_entry(deepgram_server, OTHER_PROJECT, "fr")
-    for entry in (english, german, other):
-        entry.add_to_hass(hass)
-        entity_registry.async_get_or_create(
-            "stt",
-            DOMAIN,
-            entry.entry_id,
-            config_entry=entry,
-            suggested_object_id=f"old_{entry.title}",
-        )
-    before = {entry.entity_id for entry in entity_registry.entities.values()}
-    deepgram_server.api_keys = None  # both projects' keys
-
-    # Setting up one sets up all three, together.
-    await hass.config_entries.async_setup(english.entry_id)
-    await hass.async_block_till_done()
-
-    assert [entry.minor_version for entry in (english, german, other)] == [3, 3, 3]
-    assert [len(voices_of(entry)) for entry in (english, german, other)] == [1, 0, 1]
-    stt_ids = {
-        entry.entity_id for entry in entity_registry.entities.values() if entry.domain == "stt"
-    }
-    assert stt_ids == before
-    voices = [entry for entry in entity_registry.entities.values() if entry.domain == "tts"]
-    assert len(voices) == 2
-    assert {voice.config_subentry_id for voice in voices} == {
-        voices_of(english)[0].subentry_id,
-        voices_of(other)[0].subentry_id,
-    }
-
-
 async def test_migration_voice_follows_home_assistant_language(
     hass: HomeAssistant, deepgram_server: DeepgramTestServer
 ) -> None:
@@ -99,43 +61,36 @@ async def test_migration_voice_follows_home_assistant_language(
     assert engine.default_language == "nl"
 
 
-async def test_new_entry_brings_the_voice_once(
+async def test_the_first_set_up_brings_one_voice(
     hass: HomeAssistant, deepgram_server: DeepgramTestServer
 ) -> None:
-    """The account's first entry carries the voice; a second entry of it does not."""
-    entries = []
-    for language in ("en", "de"):
-        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], user_input(deepgram_server.url)
-        )
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_LANGUAGE: language}
-        )
-        assert result["type"] is FlowResultType.CREATE_ENTRY
-        entries.append(result["result"])
-        await hass.async_block_till_done()
-    assert [len(voices_of(entry)) for entry in entries] == [1, 0]
-    assert [entry.minor_version for entry in entries] == [3, 3]
-    assert len(hass.states.async_entity_ids("tts")) == 1
-    # Only the entry that carries the voice asked for Deepgram's voice list.
+    """Clicking through the set-up gives the account one voice, which fetches Deepgram's list."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(deepgram_server.url)
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LANGUAGE: "en"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert len(voices_of(result["result"])) == 1
+    assert hass.states.async_entity_ids("tts") == ["tts.deepgram_aura_2"]
     assert deepgram_server.requests.count(("GET", "/v1/models")) == 1
 
 
 async def test_voice_added_later_fetches_the_voice_list(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """An entry set up without a voice reads the list when its new voice is first listed.
+    """An account without a voice reads no voice list; one added later reads it.
 
-    The set-up's own fetch of `GET /v1/models` (for its speech models) serves it.
+    The account's set-up fetched `GET /v1/models` for its speech models; that one
+    fetch serves the voice added later too.
     """
+    mock_config_entry = account_entry(deepgram_server.url, voice=None)
     await setup_integration(hass, mock_config_entry)
-    [voice] = voices_of(mock_config_entry)
-    hass.config_entries.async_remove_subentry(mock_config_entry, voice.subentry_id)
-    await hass.async_block_till_done()
-    await hass.config_entries.async_reload(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    deepgram_server.requests.clear()
+    assert deepgram_server.requests.count(("GET", "/v1/models")) == 1
+    assert not mock_config_entry.runtime_data.voices.live
 
     hass.config_entries.async_add_subentry(
         mock_config_entry,
@@ -147,33 +102,49 @@ async def test_voice_added_later_fetches_the_voice_list(
         ),
     )
     await hass.async_block_till_done()
+    # The account reloaded with its new voice, which asked for Deepgram's list.
     [entity_id] = hass.states.async_entity_ids("tts")
     engine = tts.get_engine_instance(hass, entity_id)
     assert isinstance(engine, tts.TextToSpeechEntity)
-    assert deepgram_server.requests == []
-    assert not mock_config_entry.runtime_data.voices.live
-    assert engine.async_get_supported_voices("en-US")
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert deepgram_server.requests == []
+    assert deepgram_server.requests.count(("GET", "/v1/models")) == 1
     assert mock_config_entry.runtime_data.voices.live
+    assert engine.async_get_supported_voices("en-US")
 
 
-async def test_voice_flow_refuses_a_second_voice(
+async def test_a_second_voice_is_an_entity_of_its_own(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """An account that has its voice is offered no second one."""
+    """A voice added to an account with one is a second tts entity, speaking with its voice."""
     await setup_integration(hass, mock_config_entry)
     result = await hass.config_entries.subentries.async_init(
         (mock_config_entry.entry_id, SUBENTRY_VOICE), context={"source": SOURCE_USER}
     )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "voice_exists"
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_VOICE: "aura-2-zeus-en", CONF_SPEED: 1.0}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Deepgram Zeus (American)"
+    await hass.async_block_till_done()
+
+    assert sorted(hass.states.async_entity_ids("tts")) == [
+        "tts.deepgram_aura_2",
+        "tts.deepgram_zeus_american",
+    ]
+    assert len(hass.states.async_entity_ids("stt")) == 1
+    for entity_id, voice in (
+        ("tts.deepgram_aura_2", "aura-2-thalia-en"),
+        ("tts.deepgram_zeus_american", "aura-2-zeus-en"),
+    ):
+        media_id = tts.generate_media_source_id(hass, "Hello.", engine=entity_id, cache=False)
+        await tts.async_get_media_source_audio(hass, media_id)
+        assert deepgram_server.speak.posts[-1].param("model") == voice
 
 
 async def test_voice_added_and_changed(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, deepgram_server: DeepgramTestServer
 ) -> None:
-    """Removed, the voice can be added back (no reload); changed, it speaks with the new voice."""
+    """Removed, the voice can be added back; changed, it speaks with the new voice."""
     await setup_integration(hass, mock_config_entry)
     [voice] = voices_of(mock_config_entry)
     hass.config_entries.async_remove_subentry(mock_config_entry, voice.subentry_id)

@@ -24,7 +24,7 @@ from homeassistant.setup import async_setup_component
 from local_deepgram_server import DeepgramTestServer
 from local_deepgram_server.speak_stream import SpeakRecord
 
-from . import setup_integration
+from . import answers_of, setup_integration
 
 ENGINE = "tts.deepgram_aura_2"
 MESSAGE = "The front door is locked."
@@ -81,7 +81,7 @@ async def test_same_message_after_a_refusal_is_spoken_from_deepgram(
     _, second = requests_of(deepgram_server, options)
     assert extension == ("wav" if options is WAV else "mp3")
     assert spoken_audio(second, options, audio) == bytes(second.audio)
-    outcomes = [answer.outcome for answer in voice.runtime_data.answers]
+    outcomes = [answer.outcome for answer in answers_of(voice)]
     assert outcomes[0].startswith("DeepgramServerError")
     assert outcomes[1] == "success"
 

@@ -27,7 +27,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from local_deepgram_server import DeepgramTestServer
 
-from . import setup_integration
+from . import answers_of, setup_integration
 
 ENGINE = "tts.deepgram_aura_2"
 WAV = {"preferred_format": "wav"}
@@ -110,7 +110,7 @@ async def test_refused(  # noqa: PLR0913, PLR0917 - fixtures
     [line] = deepgram_errors(caplog)
     assert f"HTTP {status}" in line
     assert request_id in line
-    [answer] = voice.runtime_data.answers
+    [answer] = answers_of(voice)
     assert answer.outcome.startswith("Deepgram")
     assert answer.request_ids == (record_of(deepgram_server, options).request_id,)
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
@@ -178,7 +178,7 @@ async def test_rest_answer_broken_off(
     assert post.request_id in str(error)
     [line] = deepgram_errors(caplog)
     assert "broke off" in line
-    [answer] = voice.runtime_data.answers
+    [answer] = answers_of(voice)
     assert answer.outcome.startswith("DeepgramConnectionError")
 
 
@@ -226,7 +226,7 @@ async def test_failing_agent_fails_the_answer(
     response = await engine.async_stream_tts_audio(TTSAudioRequest("en", dict(options), broken()))
     with pytest.raises(RuntimeError, match="the agent failed"):
         await _drain(response.data_gen)
-    [answer] = voice.runtime_data.answers
+    [answer] = answers_of(voice)
     assert answer.outcome == "RuntimeError: the agent failed"
 
 
@@ -257,7 +257,7 @@ async def test_cancelled_answer_closes_the_socket(
         await task
     await asyncio.wait_for(deepgram_server.speak.sessions[0].closed.wait(), GUARD)
     assert deepgram_server.speak.active_streams == 0
-    assert voice.runtime_data.answers[-1].outcome == "cancelled"
+    assert answers_of(voice)[-1].outcome == "cancelled"
 
 
 async def test_unload_closes_open_answers(
@@ -281,7 +281,7 @@ async def test_unload_closes_open_answers(
     response = await engine.async_stream_tts_audio(TTSAudioRequest("en", dict(WAV), slow_agent()))
     listener = asyncio.create_task(_drain(response.data_gen))
     await asyncio.wait_for(connected.wait(), GUARD)
-    answers = voice.runtime_data.answers
+    answers = answers_of(voice)
     await hass.config_entries.async_unload(voice.entry_id)
     await asyncio.wait_for(deepgram_server.speak.sessions[0].closed.wait(), GUARD)
     await _stopped(listener)
@@ -320,7 +320,7 @@ async def test_unload_stops_answers_waiting_for_deepgram(
 
     listener = asyncio.create_task(listen())
     await asyncio.wait_for(deepgram_server.speak.arrived.wait(), GUARD)
-    answers = voice.runtime_data.answers
+    answers = answers_of(voice)
     await hass.config_entries.async_unload(voice.entry_id)
     await _stopped(listener)
     assert speaker.closed

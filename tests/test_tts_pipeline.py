@@ -49,7 +49,7 @@ from homeassistant.helpers import chat_session
 from homeassistant.setup import async_setup_component
 from local_deepgram_server import DeepgramTestServer
 
-from . import setup_integration
+from . import answers_of, setup_integration
 
 ENGINE = "tts.deepgram_aura_2"
 # The first chunk passes Home Assistant's 60 characters, so TTS starts streaming.
@@ -227,7 +227,7 @@ async def test_first_words_heard_while_the_agent_writes(  # noqa: PLR0913, PLR09
     assert first_audio is not None
     assert first_audio < finished, "the first words came only after the agent had finished"
 
-    [answer] = mock_config_entry.runtime_data.answers
+    [answer] = answers_of(mock_config_entry)
     assert answer.route == route
     assert answer.voice == "aura-2-draco-en"  # the pipeline's voice
     speak = deepgram_server.speak
@@ -297,7 +297,7 @@ async def test_a_refused_answer_fails_where_the_satellite_fetches_it(  # noqa: P
     assert events[-1].type is PipelineEventType.RUN_END
     speak = deepgram_server.speak
     [refused] = speak.rejected if route.startswith("websocket") else speak.posts
-    [answer] = mock_config_entry.runtime_data.answers
+    [answer] = answers_of(mock_config_entry)
     assert answer.route == route
     assert answer.outcome.startswith("DeepgramServerError")
     assert answer.request_ids == (refused.request_id,)

@@ -146,10 +146,10 @@ class ManagedProcess:
             os.killpg(self.popen.pid, signum)
 
 
-def _environment() -> dict[str, str]:
-    """Return the environment for child processes: the repo root importable."""
+def _environment(code_root: Path = REPO) -> dict[str, str]:
+    """Return the environment for child processes: `code_root` (the repo's) importable."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code_root), env.get("PYTHONPATH", "")]))
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -208,6 +208,8 @@ class HomeAssistant:
 
     config_dir: Path
     port: int = field(default_factory=free_port)
+    # Where `custom_components/deepgram` is imported from: this checkout unless told.
+    code_root: Path = REPO
     process: ManagedProcess | None = None
     access_token: str | None = None
     refresh_token: str | None = None
@@ -227,8 +229,12 @@ class HomeAssistant:
         """Home Assistant's console output."""
         return self.config_dir / "hass.log"
 
-    def start(self, timeout: float = START_TIMEOUT) -> Self:
-        """Write the configuration, start `hass` and wait until its HTTP API answers."""
+    def start(self, timeout: float = START_TIMEOUT, *, onboarded: bool = False) -> Self:
+        """Write the configuration, start `hass` and wait until its HTTP API answers.
+
+        A new instance is ready when its onboarding answers; one `onboarded`
+        already (a restart on the same configuration) when its login does.
+        """
         self.config_dir.mkdir(parents=True, exist_ok=True)
         (self.config_dir / "configuration.yaml").write_text(
             CONFIGURATION_YAML.format(host=HOST, port=self.port)
@@ -242,11 +248,10 @@ class HomeAssistant:
             "--skip-pip",
         ]
         self.process = ManagedProcess(
-            "Home Assistant", argv, log_path=self.log_path, env=_environment()
+            "Home Assistant", argv, log_path=self.log_path, env=_environment(self.code_root)
         )
-        self.wait_until(
-            lambda: self._answers("/api/onboarding"), timeout, "answer on /api/onboarding"
-        )
+        ready = "/auth/providers" if onboarded else "/api/onboarding"
+        self.wait_until(lambda: self._answers(ready), timeout, f"answer on {ready}")
         return self
 
     def stop(self) -> int | None:

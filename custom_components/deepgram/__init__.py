@@ -1,29 +1,36 @@
-"""Deepgram speech-to-text and text-to-speech for Home Assistant's voice assistants."""
+"""Deepgram speech-to-text and text-to-speech for Home Assistant's voice assistants.
+
+A config entry is one Deepgram account: the API key and the server. Its
+subentries are what it provides: speech-to-text settings (`stt`), each an
+entity, and voices (`tts`), each an entity. The account holds one listening
+client and one speaker for all of them.
+"""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigSubentry
-from homeassistant.const import CONF_API_KEY, Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
-
-from .const import (
-    CONF_END_OF_COMMAND,
-    CONF_END_OF_SPEECH,
-    CONF_SERVER,
-    CONF_VOICE,
-    DOMAIN,
-    END_BY_HOME_ASSISTANT,
-    LOGGER,
-    SUBENTRY_VOICE,
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+    ConfigSubentry,
 )
+from homeassistant.const import CONF_API_KEY, Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.typing import ConfigType
+
+from .const import CONF_SERVER, CONF_VOICE, DOMAIN, LOGGER, SUBENTRY_STT, SUBENTRY_VOICE
 from .health import MODEL_UNAVAILABLE, VOICE_UNAVAILABLE, ServiceHealth, delete_issues
 from .keyterms import HomeKeyterms
+from .migration import async_migrate_integration, migrate_entry
 from .model_list import (
     async_clear_unlisted_model,
     async_listed_voices,
@@ -39,72 +46,52 @@ from .protocol import (
 )
 from .protocol.aura_voices import DEFAULT_VOICE
 from .protocol.model_list import ModelList
+from .records import AnswerRecord, SessionRecord, recent_answers, recent_sessions
 from .settings import StreamSettings
-from .voice import VoiceCatalogue, account_has_voice, voice_subentry
+from .voice_catalogue import VoiceCatalogue
 
 PLATFORMS = [Platform.STT, Platform.TTS]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
-# Enough recent streams for a bug report, not a history.
-SESSIONS_KEPT = 20
+@dataclass(kw_only=True, slots=True)
+class ListeningSetting:
+    """One speech-to-text setting at run time: its settings, key terms and recent streams."""
 
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SessionRecord:
-    """One voice command as Deepgram saw it, for diagnostics."""
-
-    started: str
-    request_id: str | None
-    model: str
-    language: str
-    # Multilingual streams: Deepgram's echo of the hints (None: no echo), and what it detected.
-    languages_hinted: tuple[str, ...] | None
-    languages_detected: tuple[str, ...]
-    audio_seconds: float | None
-    # From the last audio chunk sent to the final result.
-    final_result_ms: int | None
-    outcome: str
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class AnswerRecord:
-    """One spoken answer as Deepgram saw it, for diagnostics."""
-
-    started: str
-    # One per request: a websocket answer has one, a REST answer one per sentence batch.
-    request_ids: tuple[str, ...]
-    voice: str
-    # "websocket wav <rate>" or "rest mp3"
-    route: str
-    characters: int
-    # From the first text to the first audio byte.
-    first_audio_ms: int | None
-    outcome: str
+    settings: StreamSettings
+    keyterms: HomeKeyterms
+    sessions: deque[SessionRecord] = field(default_factory=recent_sessions)
 
 
 @dataclass(kw_only=True, slots=True)
 class DeepgramData:
-    """What the entry's platforms share at run time."""
+    """What the account's platforms share at run time."""
 
     client: DeepgramClient
-    settings: StreamSettings
-    keyterms: HomeKeyterms
     health: ServiceHealth
     speaker: DeepgramSpeaker
     voices: VoiceCatalogue
-    sessions: deque[SessionRecord] = field(default_factory=lambda: deque(maxlen=SESSIONS_KEPT))
-    answers: deque[AnswerRecord] = field(default_factory=lambda: deque(maxlen=SESSIONS_KEPT))
+    # By subentry id.
+    listening: dict[str, ListeningSetting] = field(default_factory=dict)
+    answers: dict[str, deque[AnswerRecord]] = field(default_factory=dict)
 
 
 type DeepgramConfigEntry = ConfigEntry[DeepgramData]
 
 
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa: ARG001
+    """Merge the entries of earlier versions into one entry per account, before any is set up."""
+    await async_migrate_integration(hass)
+    return True
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> bool:
-    """Check the key against Deepgram, then set up the speech-to-text entity."""
+    """Check the key against Deepgram, then set up each setting's and voice's entity."""
+    server = entry.data.get(CONF_SERVER, DEFAULT_SERVER)
     client = DeepgramClient(
         entry.data[CONF_API_KEY],
         session=async_get_clientsession(hass),
-        server=entry.data.get(CONF_SERVER, DEFAULT_SERVER),
+        server=server,
         # Streams left early close in the background; Home Assistant tracks them.
         create_task=lambda finish: entry.async_create_background_task(
             hass, finish, "deepgram close stream"
@@ -123,23 +110,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
             translation_key="cannot_connect",
             translation_placeholders={"error": str(err)},
         ) from err
-    speaker = DeepgramSpeaker(
-        entry.data[CONF_API_KEY],
-        session=async_get_clientsession(hass),
-        server=entry.data.get(CONF_SERVER, DEFAULT_SERVER),
-    )
-    server, api_key = entry.data.get(CONF_SERVER, DEFAULT_SERVER), entry.data[CONF_API_KEY]
-    session = async_get_clientsession(hass)
+    api_key, session = entry.data[CONF_API_KEY], async_get_clientsession(hass)
+    speaker = DeepgramSpeaker(api_key, session=session, server=server)
+    # One fetch for the account: its settings' models and its voices.
     models = await async_model_list(hass, session, server, api_key)
     health = ServiceHealth(hass, entry.entry_id, entry.title)
-    settings = _offered_settings(entry, health, models)
-    async_report_unlisted_model(hass, entry.entry_id, entry.title, settings.model, models)
-    keyterms = HomeKeyterms(hass, settings.custom_keyterms, from_home=settings.home_keyterms)
-    entry.async_on_unload(keyterms.async_start())
-    entry.runtime_data = DeepgramData(
+    health.forget_settings_except(set(entry.subentries))
+    data = DeepgramData(
         client=client,
-        settings=settings,
-        keyterms=keyterms,
         health=health,
         speaker=speaker,
         voices=VoiceCatalogue(
@@ -151,38 +129,90 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
             list_voices=lambda: async_listed_voices(hass, session, server, api_key),
         ),
     )
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == SUBENTRY_STT:
+            settings = _offered_settings(subentry, health, models)
+            async_report_unlisted_model(
+                hass, entry.entry_id, subentry.subentry_id, subentry.title, settings.model, models
+            )
+            keyterms = HomeKeyterms(
+                hass, settings.custom_keyterms, from_home=settings.home_keyterms
+            )
+            entry.async_on_unload(keyterms.async_start())
+            data.listening[subentry.subentry_id] = ListeningSetting(
+                settings=settings, keyterms=keyterms
+            )
+        elif subentry.subentry_type == SUBENTRY_VOICE:
+            data.answers[subentry.subentry_id] = recent_answers()
+    entry.runtime_data = data
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    _check_voice(entry)
+    _check_voices(entry)
+    entry.async_on_unload(_reload_on_subentry_change(hass, entry))
     return True
 
 
+def _subentry_contents(entry: ConfigEntry) -> dict[str, tuple[str, Mapping[str, Any]]]:
+    """Return what the entities are built from: each subentry's type and data."""
+    return {
+        subentry_id: (subentry.subentry_type, dict(subentry.data))
+        for subentry_id, subentry in entry.subentries.items()
+    }
+
+
+def _reload_on_subentry_change(
+    hass: HomeAssistant, entry: DeepgramConfigEntry
+) -> Callable[[], None]:
+    """Reload the account when a setting or voice is added, changed or deleted.
+
+    The subentry flows save without reloading; this one place applies every
+    change, whoever made it (a flow, a Repairs fix, a deletion).
+    """
+    loaded = _subentry_contents(entry)
+    reloading = False
+
+    @callback
+    def entry_changed(change: ConfigEntryChange, changed: ConfigEntry) -> None:
+        """Schedule one reload when the account's subentries differ from those set up."""
+        nonlocal reloading
+        if change is not ConfigEntryChange.UPDATED or changed.entry_id != entry.entry_id:
+            return
+        # Once: the reload's own state changes come here too until it unloads this.
+        if not reloading and _subentry_contents(changed) != loaded:
+            reloading = True
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    return async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, entry_changed)
+
+
 def _offered_settings(
-    entry: DeepgramConfigEntry, health: ServiceHealth, models: ModelList
+    subentry: ConfigSubentry, health: ServiceHealth, models: ModelList
 ) -> StreamSettings:
-    """Return the entry's settings, on the default model if its own is no longer offered.
+    """Return the setting's settings, on the default model if its own is no longer offered.
 
     A model the server lists or the built-in table knows stays in use (with the
     server's languages); another one falls back to the default model: voice
     commands keep working, and a Repairs issue says so and lets the user choose.
     """
-    stored = StreamSettings.from_options(entry.options)
+    stored = StreamSettings.from_options(subentry.data)
     settings = stored.on_offered_model(models).on_server(models)
     if settings.model == stored.model:
-        health.setting_available(MODEL_UNAVAILABLE)
+        health.setting_available(MODEL_UNAVAILABLE, subentry.subentry_id)
         return settings
     fallback = settings.speech_model.label
     LOGGER.warning(
         "%s: the model %s is no longer offered; using %s until another is chosen",
-        entry.title,
+        subentry.title,
         stored.model,
         fallback,
     )
-    health.setting_unavailable(MODEL_UNAVAILABLE, {"model": stored.model, "fallback": fallback}, {})
+    health.setting_unavailable(
+        MODEL_UNAVAILABLE, subentry, {"model": stored.model, "fallback": fallback}
+    )
     return settings
 
 
-def _check_voice(entry: DeepgramConfigEntry) -> None:
-    """Raise a Repairs issue if Deepgram's voice list lacks the entry's voice; clear it if not.
+def _check_voices(entry: DeepgramConfigEntry) -> None:
+    """Raise a Repairs issue for each voice Deepgram's list lacks; clear it for the others.
 
     Only Deepgram's own list decides: the built-in one may lack newer voices.
     """
@@ -190,54 +220,19 @@ def _check_voice(entry: DeepgramConfigEntry) -> None:
     if not data.voices.live:
         return
     for subentry in entry.subentries.values():
+        if subentry.subentry_type != SUBENTRY_VOICE:
+            continue
         voice = str(subentry.data.get(CONF_VOICE, DEFAULT_VOICE))
-        if subentry.subentry_type == SUBENTRY_VOICE and data.voices.get(voice) is None:
-            LOGGER.warning("%s: Deepgram no longer lists the voice %s", entry.title, voice)
-            data.health.setting_unavailable(
-                VOICE_UNAVAILABLE, {"voice": voice}, {"subentry_id": subentry.subentry_id}
-            )
-            return
-    data.health.setting_available(VOICE_UNAVAILABLE)
+        if data.voices.get(voice) is None:
+            LOGGER.warning("%s: Deepgram no longer lists the voice %s", subentry.title, voice)
+            data.health.setting_unavailable(VOICE_UNAVAILABLE, subentry, {"voice": voice})
+        else:
+            data.health.setting_available(VOICE_UNAVAILABLE, subentry.subentry_id)
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> bool:
-    """Bring an entry from an older version of the integration up to date.
-
-    1.1 → 1.2: the end-of-speech switch becomes "who ends a command". Switched
-    off, Home Assistant's voice detection alone ended commands, and still does;
-    switched on (the old default), the model's default now applies, which for
-    Nova keeps Home Assistant's detection as a bounded fallback. The language
-    is kept as it was, so a fixed-language entry stays fixed; entity ids do not
-    change (the entity's unique id is the entry id).
-
-    1.2 → 1.3: each Deepgram account gets a voice, a subentry of the first of
-    its entries to migrate.
-    """
-    if entry.version > 1:
-        # A newer version of the integration wrote this entry; do not guess.
-        return False
-    if entry.minor_version < 2:  # noqa: PLR2004 - the minor version being migrated
-        options = dict(entry.options)
-        if options.pop(CONF_END_OF_SPEECH, True) is False:
-            options[CONF_END_OF_COMMAND] = END_BY_HOME_ASSISTANT
-        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
-        LOGGER.debug("Migrated %s to version 1.2", entry.title)
-    if entry.minor_version < 3:  # noqa: PLR2004 - the minor version being migrated
-        # Nothing is awaited between the check and the add, so of two entries
-        # of one account set up together only the first gets the voice.
-        if not account_has_voice(hass, entry.data):
-            subentry = voice_subentry(hass)
-            hass.config_entries.async_add_subentry(
-                entry,
-                ConfigSubentry(
-                    data=MappingProxyType(subentry["data"]),
-                    subentry_type=subentry["subentry_type"],
-                    title=subentry["title"],
-                    unique_id=subentry["unique_id"],
-                ),
-            )
-        hass.config_entries.async_update_entry(entry, minor_version=3)
-    return True
+    """Bring an entry up to date; see `migration.py`."""
+    return migrate_entry(hass, entry)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> bool:
@@ -253,6 +248,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> None:
-    """Take the entry's Repairs issues away with it."""
-    delete_issues(hass, entry.entry_id)
-    async_clear_unlisted_model(hass, entry.entry_id)
+    """Take the account's Repairs issues, and those of its settings and voices, away with it."""
+    delete_issues(hass, entry.entry_id, entry.subentries)
+    for subentry_id in entry.subentries:
+        async_clear_unlisted_model(hass, subentry_id)
+
+
+__all__ = ["AnswerRecord", "DeepgramConfigEntry", "DeepgramData", "SessionRecord"]

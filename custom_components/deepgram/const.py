@@ -74,7 +74,11 @@ DEFAULT_EOT_TIMEOUT_MS: Final = 5000
 EOT_THRESHOLD_RANGE: Final = (0.5, 1.0)
 EOT_TIMEOUT_MS_RANGE: Final = (500, 60_000)
 
-# The voice: a config subentry of one entry per Deepgram account.
+# An entry is one Deepgram account (key and server); what it provides are its subentries.
+ACCOUNT_TITLE: Final = "Deepgram"
+# A speech-to-text setting: a model, a language and how commands are recognised.
+SUBENTRY_STT: Final = "stt"
+# A voice: an Aura-2 voice and its speed.
 SUBENTRY_VOICE: Final = "tts"
 VOICE_TITLE: Final = "Deepgram Aura-2"
 CONF_VOICE: Final = "voice"

@@ -6,11 +6,12 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
-from . import DeepgramConfigEntry
-from .const import CONF_SERVER, SUBENTRY_VOICE
+from . import DeepgramConfigEntry, DeepgramData
+from .const import CONF_SERVER, SUBENTRY_STT
 
 TO_REDACT = {CONF_API_KEY}
 
@@ -19,27 +20,38 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant,  # noqa: ARG001 - Home Assistant's signature
     entry: DeepgramConfigEntry,
 ) -> dict[str, Any]:
-    """Return the entry, its settings and the last streams and answers with their request ids."""
-    data = entry.runtime_data
-    voices = [
-        dict(subentry.data)
-        for subentry in entry.subentries.values()
-        if subentry.subentry_type == SUBENTRY_VOICE
-    ]
+    """Return the account, and each setting and voice with its last streams or answers."""
+    data: DeepgramData | None = getattr(entry, "runtime_data", None)
     return {
         "entry": {
             "title": entry.title,
-            "version": entry.version,
+            "version": f"{entry.version}.{entry.minor_version}",
             "state": entry.state.value,
             "data": async_redact_data(entry.data, TO_REDACT),
-            "options": async_redact_data(entry.options, TO_REDACT),
         },
         "server": entry.data[CONF_SERVER],
-        "model": data.settings.model,
-        "key_terms": len(data.keyterms.terms),
-        "sessions": [asdict(session) for session in data.sessions],
-        # The account's voice, if this entry carries it.
-        "voice": voices[0] if voices else None,
-        "voice_list": "live" if data.voices.live else "built-in",
-        "answers": [asdict(answer) for answer in data.answers],
+        "voice_list": "live" if data is not None and data.voices.live else "built-in",
+        "subentries": [_subentry(subentry, data) for subentry in entry.subentries.values()],
     }
+
+
+def _subentry(subentry: ConfigSubentry, data: DeepgramData | None) -> dict[str, Any]:
+    """Describe one setting or voice with what it did lately."""
+    described: dict[str, Any] = {
+        "subentry_id": subentry.subentry_id,
+        "type": subentry.subentry_type,
+        "title": subentry.title,
+        "data": async_redact_data(subentry.data, TO_REDACT),
+    }
+    if data is None:
+        return described
+    if subentry.subentry_type == SUBENTRY_STT:
+        listening = data.listening.get(subentry.subentry_id)
+        if listening is not None:
+            described["model"] = listening.settings.model
+            described["key_terms"] = len(listening.keyterms.terms)
+            described["sessions"] = [asdict(session) for session in listening.sessions]
+    else:
+        answers = data.answers.get(subentry.subentry_id, ())
+        described["answers"] = [asdict(answer) for answer in answers]
+    return described

@@ -2,16 +2,19 @@
 
 A user cannot fix an empty Deepgram balance or a too-small concurrency limit from
 Home Assistant, but they should hear about it somewhere better than a log: both
-become Repairs issues, removed again by the next stream that succeeds.
+become Repairs issues of the account (they are facts of the Deepgram project),
+removed again by the next stream or answer that succeeds.
 
-A stored model or voice that is no longer offered is a Repairs issue too, one the
-user can fix there: its fix flow (`repairs.py`) chooses another.
+A stored model or voice that is no longer offered is a Repairs issue of its
+speech-to-text setting or voice, one the user can fix there: its fix flow
+(`repairs.py`) chooses another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
@@ -31,23 +34,27 @@ LIMITS_URL = "https://developers.deepgram.com/reference/api-rate-limits"
 # Issues about a stored setting Deepgram no longer offers; each has a fix flow.
 MODEL_UNAVAILABLE = "model_unavailable"
 VOICE_UNAVAILABLE = "voice_unavailable"
-ISSUE_KINDS = ("out_of_credits", "rate_limited", MODEL_UNAVAILABLE, VOICE_UNAVAILABLE)
+ACCOUNT_ISSUE_KINDS = ("out_of_credits", "rate_limited")
+SETTING_ISSUE_KINDS = (MODEL_UNAVAILABLE, VOICE_UNAVAILABLE)
 
 
-def issue_id(kind: str, entry_id: str) -> str:
-    """Return the Repairs issue id of one kind of trouble for one entry."""
-    return f"{kind}_{entry_id}"
+def issue_id(kind: str, owner_id: str) -> str:
+    """Return the Repairs issue id of one kind of trouble of an account or of a subentry."""
+    return f"{kind}_{owner_id}"
 
 
 @callback
-def delete_issues(hass: HomeAssistant, entry_id: str) -> None:
-    """Delete every Repairs issue of an entry, e.g. when the entry is deleted."""
-    for kind in ISSUE_KINDS:
+def delete_issues(hass: HomeAssistant, entry_id: str, subentry_ids: Iterable[str] = ()) -> None:
+    """Delete every Repairs issue of an account and its subentries, e.g. when it is deleted."""
+    for kind in ACCOUNT_ISSUE_KINDS:
         ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry_id))
+    for subentry_id in subentry_ids:
+        for kind in SETTING_ISSUE_KINDS:
+            ir.async_delete_issue(hass, DOMAIN, issue_id(kind, subentry_id))
 
 
 class ServiceHealth:
-    """Follow one entry's streams; raise and clear Repairs issues."""
+    """Follow one account's streams and answers; raise and clear Repairs issues."""
 
     def __init__(self, hass: HomeAssistant, entry_id: str, title: str) -> None:
         """Start healthy."""
@@ -58,7 +65,7 @@ class ServiceHealth:
         self._unreachable = False
 
     def issue_id(self, kind: str) -> str:
-        """Return the Repairs issue id of one kind of trouble for this entry."""
+        """Return the Repairs issue id of one kind of trouble of this account."""
         return issue_id(kind, self._entry_id)
 
     @callback
@@ -87,24 +94,37 @@ class ServiceHealth:
 
     @callback
     def setting_unavailable(
-        self, kind: str, placeholders: Mapping[str, str], data: Mapping[str, str]
+        self, kind: str, subentry: ConfigSubentry, placeholders: Mapping[str, str]
     ) -> None:
-        """Raise the fixable issue that a stored model or voice is no longer offered."""
+        """Raise the fixable issue that a setting's model or a voice is no longer offered."""
         ir.async_create_issue(
             self._hass,
             DOMAIN,
-            self.issue_id(kind),
+            issue_id(kind, subentry.subentry_id),
             is_fixable=True,
             severity=ir.IssueSeverity.WARNING,
             translation_key=kind,
-            translation_placeholders={"title": self._title, **placeholders},
-            data={"entry_id": self._entry_id, **data},
+            translation_placeholders={"title": subentry.title, **placeholders},
+            data={"entry_id": self._entry_id, "subentry_id": subentry.subentry_id},
         )
 
     @callback
-    def setting_available(self, kind: str) -> None:
+    def setting_available(self, kind: str, subentry_id: str) -> None:
         """Remove the issue of `kind` again: the stored setting is offered (again)."""
-        ir.async_delete_issue(self._hass, DOMAIN, self.issue_id(kind))
+        ir.async_delete_issue(self._hass, DOMAIN, issue_id(kind, subentry_id))
+
+    @callback
+    def forget_settings_except(self, subentry_ids: set[str]) -> None:
+        """Delete the issues of this account's settings and voices that were deleted."""
+        registry = ir.async_get(self._hass)
+        for issue in list(registry.issues.values()):
+            data = issue.data or {}
+            if (
+                issue.domain == DOMAIN
+                and data.get("entry_id") == self._entry_id
+                and data.get("subentry_id") not in subentry_ids
+            ):
+                ir.async_delete_issue(self._hass, DOMAIN, issue.issue_id)
 
     def _raise(self, kind: str, learn_more_url: str) -> None:
         ir.async_create_issue(

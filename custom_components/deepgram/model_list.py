@@ -82,17 +82,22 @@ async def async_listed_voices(
 
 
 @callback
-def async_report_unlisted_model(
-    hass: HomeAssistant, entry_id: str, title: str, model: str, models: ModelList
+def async_report_unlisted_model(  # noqa: PLR0913, PLR0917 - the setting, its account, the list
+    hass: HomeAssistant,
+    entry_id: str,
+    subentry_id: str,
+    title: str,
+    model: str,
+    models: ModelList,
 ) -> None:
-    """Raise a Repairs issue when the server's own list lacks the entry's model; else clear it.
+    """Raise a Repairs issue when the server's list lacks a setting's model; else clear it.
 
     The model stays in use: Deepgram may still serve it for a while. The built-in
     table, used when the list cannot be had, decides nothing.
     """
-    issue_id = f"{MODEL_NOT_LISTED}_{entry_id}"
+    issue_id = f"{MODEL_NOT_LISTED}_{subentry_id}"
     if not models.live or models.offers(model):
-        async_clear_unlisted_model(hass, entry_id)
+        async_clear_unlisted_model(hass, subentry_id)
         return
     LOGGER.warning("%s: the server no longer lists the model %s", title, model)
     ir.async_create_issue(
@@ -100,7 +105,7 @@ def async_report_unlisted_model(
         DOMAIN,
         issue_id,
         is_fixable=True,
-        data={"entry_id": entry_id},
+        data={"entry_id": entry_id, "subentry_id": subentry_id},
         severity=ir.IssueSeverity.WARNING,
         translation_key=MODEL_NOT_LISTED,
         translation_placeholders={"title": title, "model": model},
@@ -108,6 +113,6 @@ def async_report_unlisted_model(
 
 
 @callback
-def async_clear_unlisted_model(hass: HomeAssistant, entry_id: str) -> None:
-    """Remove the entry's issue about an unlisted model, if there is one."""
-    ir.async_delete_issue(hass, DOMAIN, f"{MODEL_NOT_LISTED}_{entry_id}")
+def async_clear_unlisted_model(hass: HomeAssistant, subentry_id: str) -> None:
+    """Remove a setting's issue about an unlisted model, if there is one."""
+    ir.async_delete_issue(hass, DOMAIN, f"{MODEL_NOT_LISTED}_{subentry_id}")

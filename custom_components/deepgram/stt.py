@@ -22,12 +22,13 @@ from homeassistant.components.stt import (
     SpeechResultState,
     SpeechToTextEntity,
 )
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from . import DeepgramConfigEntry, SessionRecord
+from . import DeepgramConfigEntry, ListeningSetting
 from .const import DOMAIN, LANGUAGE_FOLLOW_PIPELINE, LOGGER, MANUFACTURER
 from .keyterms import keywords
 from .protocol import (
@@ -44,6 +45,7 @@ from .protocol import (
 from .protocol.command_end import CommandEnd, is_unfinished
 from .protocol.languages_heard import LanguageAwareTranscript
 from .protocol.models import language_hints, language_query, languages_heard
+from .records import SessionRecord
 from .settings import StreamSettings
 
 # Streams are independent; Deepgram limits concurrency per project, not here.
@@ -67,8 +69,12 @@ async def async_setup_entry(
     entry: DeepgramConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the entry's speech-to-text entity."""
-    async_add_entities([DeepgramSpeechToTextEntity(entry)])
+    """Add an entity for each of the account's speech-to-text settings."""
+    for subentry_id, listening in entry.runtime_data.listening.items():
+        async_add_entities(
+            [DeepgramSpeechToTextEntity(entry, entry.subentries[subentry_id], listening)],
+            config_subentry_id=subentry_id,
+        )
 
 
 def request_language(
@@ -156,23 +162,28 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
     _attr_has_entity_name = True
     _attr_name = None
 
-    def __init__(self, entry: DeepgramConfigEntry) -> None:
-        """Describe the entity and its service device."""
+    def __init__(
+        self, entry: DeepgramConfigEntry, subentry: ConfigSubentry, listening: ListeningSetting
+    ) -> None:
+        """Describe the entity of one speech-to-text setting and its service device."""
         self._entry = entry
-        self._settings = entry.runtime_data.settings
+        self._listening = listening
+        self._settings = listening.settings
         self._model = self._settings.speech_model
-        self._attr_unique_id = entry.entry_id
+        # A setting migrated from an entry of its own has that entry's id, so the
+        # entity keeps its unique id and its device.
+        self._attr_unique_id = subentry.subentry_id
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, entry.entry_id)},
+            identifiers={(DOMAIN, subentry.subentry_id)},
             manufacturer=MANUFACTURER,
             model=self._model.label,
-            name=entry.title,
+            name=subentry.title,
             entry_type=DeviceEntryType.SERVICE,
         )
 
     @property
     def supported_languages(self) -> list[str]:
-        """Return the languages this entry recognises, so HA offers no other."""
+        """Return the languages this setting recognises, so HA offers no other."""
         return list(languages_heard(self._model, self._settings.language))
 
     @property
@@ -240,7 +251,8 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         """Yield partial results, then exactly one SpeechResult, whatever happens."""
         settings = self._settings
         data = self._entry.runtime_data
-        options = live_options(metadata, settings, data.keyterms.terms, interim_results=partials)
+        terms = self._listening.keyterms.terms
+        options = live_options(metadata, settings, terms, interim_results=partials)
         command_end = self._command_end(metadata, options)
         decided = asyncio.Event()
         audio = audio_chunks(stream)
@@ -345,7 +357,7 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
             final_result_ms=after_audio,
             outcome=outcome,
         )
-        self._entry.runtime_data.sessions.append(record)
+        self._listening.sessions.append(record)
         LOGGER.debug("Deepgram stream: %s, text %r", record, result.text)
 
     def _result_of_failure(self, err: Exception, transcript: TranscriptBuilder) -> SpeechResult:

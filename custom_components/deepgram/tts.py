@@ -22,20 +22,14 @@ from homeassistant.components.tts import (
 
 # In 2026.2 TTSAudioRequest is not in the package's __all__.
 from homeassistant.components.tts.entity import TTSAudioRequest
-from homeassistant.config_entries import (
-    SIGNAL_CONFIG_ENTRY_CHANGED,
-    ConfigEntry,
-    ConfigEntryChange,
-    ConfigSubentry,
-)
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from . import AnswerRecord, DeepgramConfigEntry, DeepgramData
+from . import DeepgramConfigEntry, DeepgramData
 from .const import (
     CONF_SPEED,
     CONF_VOICE,
@@ -43,7 +37,6 @@ from .const import (
     DOMAIN,
     LOGGER,
     MANUFACTURER,
-    SUBENTRY_VOICE,
 )
 from .protocol import (
     DeepgramAuthenticationError,
@@ -64,7 +57,7 @@ from .protocol.aura_voices import (
 from .protocol.speak import DEFAULT_SAMPLE_RATE, STREAM_SAMPLE_RATES
 from .protocol.speech_stream import SpeakingStoppedError
 from .protocol.wav import streaming_wav_header
-from .voice import has_voice
+from .records import AnswerRecord
 
 # Answers are independent; Deepgram limits concurrency per project, not here.
 PARALLEL_UPDATES = 0
@@ -148,38 +141,20 @@ def voice_of_model(model: str) -> Voice:
 
 
 async def async_setup_entry(
-    hass: HomeAssistant,
+    hass: HomeAssistant,  # noqa: ARG001 - Home Assistant's platform signature
     entry: DeepgramConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the voice of the entry, if it carries its account's voice; and one added later."""
+    """Add an entity for each of the account's voices, with Deepgram's list of voices."""
     data = entry.runtime_data
-    if has_voice(entry):
-        # Only the entry that carries the voice needs Deepgram's list; a voice
-        # added later asks for it the first time its voices are listed.
+    if data.answers:
+        # Only an account with a voice needs Deepgram's list.
         await data.voices.refresh()
-    added: set[str] = set()
-
-    @callback
-    def add_voices() -> None:
-        for subentry in entry.subentries.values():
-            if subentry.subentry_type != SUBENTRY_VOICE or subentry.subentry_id in added:
-                continue
-            added.add(subentry.subentry_id)
-            async_add_entities(
-                [DeepgramTextToSpeechEntity(entry, subentry)],
-                config_subentry_id=subentry.subentry_id,
-            )
-
-    @callback
-    def entry_changed(change: ConfigEntryChange, changed: ConfigEntry) -> None:
-        if change is ConfigEntryChange.UPDATED and changed.entry_id == entry.entry_id:
-            add_voices()
-
-    add_voices()
-    entry.async_on_unload(
-        async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, entry_changed)
-    )
+    for subentry_id in data.answers:
+        async_add_entities(
+            [DeepgramTextToSpeechEntity(entry, entry.subentries[subentry_id])],
+            config_subentry_id=subentry_id,
+        )
 
 
 class _Answer:
@@ -226,18 +201,20 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
     """Speaks with Deepgram's Aura-2 voices; streams text in and audio out."""
 
     _attr_has_entity_name = True
-    # Home Assistant's TTS needs a name of the entity's own: "Deepgram" + "Aura-2".
-    _attr_name = "Aura-2"
     _attr_supported_options = SUPPORTED_OPTIONS
 
     def __init__(self, entry: DeepgramConfigEntry, subentry: ConfigSubentry) -> None:
         """Describe the voice and its service device."""
         self._entry = entry
+        self._answers = entry.runtime_data.answers[subentry.subentry_id]
         self._catalogue = entry.runtime_data.voices
         model = str(subentry.data.get(CONF_VOICE, DEFAULT_VOICE))
         self._voice = self._catalogue.get(model) or voice_of_model(model)
         speed = float(subentry.data.get(CONF_SPEED, DEFAULT_SPEED))
         self._attr_unique_id = subentry.subentry_id
+        # Home Assistant's TTS needs a name of the entity's own: "Deepgram" + "Aura-2"
+        # for the first voice, "Deepgram" + "Zeus (American)" for one added later.
+        self._attr_name = subentry.title.removeprefix(f"{MANUFACTURER} ")
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, subentry.subentry_id)},
             manufacturer=MANUFACTURER,
@@ -346,7 +323,7 @@ class DeepgramTextToSpeechEntity(TextToSpeechEntity):
             data.health.stream_succeeded()
         finally:
             record = answer.record(outcome)
-            data.answers.append(record)
+            self._answers.append(record)
             LOGGER.debug("Deepgram answer: %s", record)
 
     @staticmethod

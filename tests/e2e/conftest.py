@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import pytest_socket
 
-from .harness import HASS_PYTHON, HomeAssistant, LocalDeepgram, running
+from tools.home_assistant_harness import HASS_PYTHON, HomeAssistant, LocalDeepgram, running
 
 API_KEY = "e2e-deepgram-key"
 WRONG_API_KEY = "not-a-deepgram-key"
@@ -28,7 +28,7 @@ def allow_sockets() -> None:
     pytest_socket.enable_socket()
 
 
-def _require_frontend() -> None:
+def require_frontend() -> None:
     """A real `hass` needs the frontend package; without it HA starts in recovery mode."""
     found = subprocess.run(  # noqa: S603 - the configured Python, no shell
         [HASS_PYTHON, "-c", "import hass_frontend"], capture_output=True, check=False
@@ -49,7 +49,7 @@ def instance(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[HomeAssistant, LocalDeepgram]]:
     """Start the local Deepgram server and an onboarded Home Assistant; stop both after."""
-    _require_frontend()
+    require_frontend()
     allow_sockets()
     # Every utterance of every stream gets the same words, whatever order the tests run in.
     with running(

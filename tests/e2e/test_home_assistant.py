@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 
 from local_deepgram_server.speech import chunk_bytes, chunked, synthesize, wav_file
+from tools.home_assistant_harness import HomeAssistant
 
 from .conftest import UTTERANCE, ConfigFlowRun
-from .harness import HomeAssistant
 from .websocket import RUN_TIMEOUT, Websocket
 
 SAMPLE_RATE = 16000
@@ -47,7 +47,7 @@ def test_onboarding_leaves_a_working_owner_login(
 def test_config_flow_refuses_a_wrong_key_then_adds_the_entity(
     home_assistant: HomeAssistant, config_flow: ConfigFlowRun, socket_enabled: None
 ) -> None:
-    """The key is checked with the server; the entry loads and its STT entity appears."""
+    """The key is checked with the server; the account loads and its STT entity appears."""
     started, refused, language, created = config_flow.answers
     assert started["type"] == "form"
     assert started["step_id"] == "user"
@@ -63,12 +63,10 @@ def test_config_flow_refuses_a_wrong_key_then_adds_the_entity(
     assert language["description_placeholders"] == {"model": "Nova-3"}
 
     assert created["type"] == "create_entry"
-    assert created["title"] == "Deepgram Nova-3 (English)"
+    assert created["title"] == "Deepgram"
 
     entries = home_assistant.request("GET", "/api/config/config_entries/entry?domain=deepgram")
-    assert [(entry["title"], entry["state"]) for entry in entries.body] == [
-        ("Deepgram Nova-3 (English)", "loaded")
-    ]
+    assert [(entry["title"], entry["state"]) for entry in entries.body] == [("Deepgram", "loaded")]
     assert config_flow.entity_id == "stt.deepgram_nova_3_english"
     capabilities = home_assistant.request("GET", f"/api/stt/{config_flow.entity_id}")
     assert capabilities.status == 200

@@ -14,9 +14,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tools.home_assistant_harness import HomeAssistant
+
 from .audio import parse_mp3, parse_wav
 from .conftest import API_KEY, ConfigFlowRun
-from .harness import HomeAssistant
 from .websocket import RUN_TIMEOUT, Websocket
 
 VOICE_ENTITY = "tts.deepgram_aura_2"
@@ -43,6 +44,13 @@ def diagnostics(home_assistant: HomeAssistant) -> dict[str, Any]:
     assert response.status == 200, response.body
     data: dict[str, Any] = response.body["data"]
     return data
+
+
+def voice_report(home_assistant: HomeAssistant) -> dict[str, Any]:
+    """Return the diagnostics of the account's one voice: its settings and recent answers."""
+    report = diagnostics(home_assistant)
+    (voice,) = [sub for sub in report["subentries"] if sub["type"] == "tts"]
+    return voice
 
 
 async def speak(
@@ -76,10 +84,9 @@ def test_the_voice_is_an_entity_of_the_entry(
     """The config flow gave the account its voice: a tts entity that uses the live voice list."""
     assert voice_entity["state"] != "unavailable"
     assert voice_entity["attributes"]["friendly_name"] == "Deepgram Aura-2"
-    report = diagnostics(home_assistant)
-    assert report["voice"] == {"voice": "aura-2-thalia-en", "speed": 1.0}
+    assert voice_report(home_assistant)["data"] == {"voice": "aura-2-thalia-en", "speed": 1.0}
     # The voices came from the local server's GET /v1/models.
-    assert report["voice_list"] == "live"
+    assert diagnostics(home_assistant)["voice_list"] == "live"
 
 
 async def test_the_voice_lists_deepgram_voices(
@@ -115,7 +122,7 @@ async def test_tts_get_url_speaks_mp3(
     low, high = PLAUSIBLE_SECONDS
     assert low < mp3.seconds < high, mp3
 
-    answer = diagnostics(home_assistant)["answers"][-1]
+    answer = voice_report(home_assistant)["answers"][-1]
     assert answer["route"] == "rest mp3"
     assert answer["outcome"] == "success"
     assert answer["characters"] == len(SENTENCE)
@@ -136,7 +143,7 @@ async def test_tts_get_url_speaks_wav_over_the_websocket(
     # Speech, not silence: espeak-ng speaks at about -20 dBFS.
     assert wav.rms_dbfs > -40, wav.rms_dbfs
 
-    answer = diagnostics(home_assistant)["answers"][-1]
+    answer = voice_report(home_assistant)["answers"][-1]
     assert answer["route"] == "websocket wav 24000"
     assert answer["outcome"] == "success"
     assert answer["characters"] == len(SENTENCE)
@@ -181,7 +188,7 @@ async def test_after_a_refusal_the_same_message_is_spoken_from_deepgram(
         cache=True,
         status=HTTPStatus.INTERNAL_SERVER_ERROR,
     )
-    refused = diagnostics(home_assistant)["answers"][-1]
+    refused = voice_report(home_assistant)["answers"][-1]
     assert "HTTP 503" in refused["outcome"]
 
     content_type, body = await speak(home_assistant, options, message=message, cache=True)
@@ -191,6 +198,6 @@ async def test_after_a_refusal_the_same_message_is_spoken_from_deepgram(
     else:
         assert content_type == "audio/mpeg"
         assert parse_mp3(body).seconds > 0.5
-    spoken = diagnostics(home_assistant)["answers"][-1]
+    spoken = voice_report(home_assistant)["answers"][-1]
     assert spoken["outcome"] == "success"
     assert spoken["request_ids"] != refused["request_ids"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import aiohttp
 
-from .harness import HomeAssistant
+from tools.home_assistant_harness import HomeAssistant
 
 # The bound of one test's websocket conversation.
 RUN_TIMEOUT = 30.0

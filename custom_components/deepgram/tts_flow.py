@@ -1,4 +1,4 @@
-"""The voice's own flow: add the account's voice to an entry, or change its voice and speed."""
+"""A voice of a Deepgram account: add one, or change its voice and speed."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
 )
 
-from .const import CONF_SPEED, CONF_VOICE, DEFAULT_SPEED, VOICE_TITLE
+from .const import CONF_SPEED, CONF_VOICE, DEFAULT_SPEED, MANUFACTURER
 from .protocol import Voice
 from .protocol.aura_voices import CATALOGUE, MAX_SPEED, MIN_SPEED
 from .protocol.models import language_name
-from .voice import account_has_voice, voice_subentry
+from .voice_catalogue import voice_subentry
 
 
 def voice_selector(voices: tuple[Voice, ...]) -> SelectSelector:
@@ -40,16 +40,20 @@ SPEED_SELECTOR = NumberSelector(
 )
 
 
+def voice_title(voices: tuple[Voice, ...], model: str) -> str:
+    """Name an added voice after the voice it speaks with, e.g. "Deepgram Zeus (American)"."""
+    voice = next((voice for voice in voices if voice.model == model), None)
+    return f"{MANUFACTURER} {voice.label if voice is not None else model}"
+
+
 class DeepgramVoiceFlow(ConfigSubentryFlow):
-    """Add the account's voice to this entry, or change it."""
+    """Add a voice to the account, or change one."""
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Add the voice, unless an entry of the same account already has it."""
-        entry = self._get_entry()
-        if account_has_voice(self.hass, entry.data):
-            return self.async_abort(reason="voice_exists")
+        """Add a voice; each is a text-to-speech entity of its own."""
         if user_input is not None:
-            return self.async_create_entry(title=VOICE_TITLE, data=user_input)
+            title = voice_title(self._voices(), user_input[CONF_VOICE])
+            return self.async_create_entry(title=title, data=user_input)
         return self.async_show_form(
             step_id="user", data_schema=self._schema(voice_subentry(self.hass)["data"])
         )
@@ -60,13 +64,18 @@ class DeepgramVoiceFlow(ConfigSubentryFlow):
         """Change the voice or its speed; the entity reloads with them."""
         subentry = self._get_reconfigure_subentry()
         if user_input is not None:
-            return self.async_update_reload_and_abort(self._get_entry(), subentry, data=user_input)
+            # The account reloads itself when one of its voices changes (see __init__.py).
+            return self.async_update_and_abort(self._get_entry(), subentry, data=user_input)
         return self.async_show_form(step_id="reconfigure", data_schema=self._schema(subentry.data))
 
+    def _voices(self) -> tuple[Voice, ...]:
+        """Return Deepgram's voices if the account has fetched them, else the built-in list."""
+        runtime = getattr(self._get_entry(), "runtime_data", None)
+        return runtime.voices.voices if runtime is not None else CATALOGUE
+
     def _schema(self, current: Any) -> vol.Schema:
-        entry = self._get_entry()
-        runtime = getattr(entry, "runtime_data", None)
-        voices = runtime.voices.voices if runtime is not None else CATALOGUE
+        """Build the form: the voice and its speed, starting from `current`."""
+        voices = self._voices()
         return vol.Schema(
             {
                 vol.Required(CONF_VOICE, default=current[CONF_VOICE]): voice_selector(voices),

@@ -1,26 +1,18 @@
-"""The voice of a Deepgram account: which entry carries it, and the voices to choose from.
-
-A household with two speech-to-text entries on one Deepgram project gets one
-voice: it is a config subentry of one of them (the first set up), and an entry
-of an account that already has a voice offers none.
-"""
+"""The voices of a Deepgram account: a new voice's settings, and the voices to choose from."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigSubentryData
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant, callback
 
 from .const import (
-    CONF_PROJECT_ID,
-    CONF_SERVER,
     CONF_SPEED,
     CONF_VOICE,
     DEFAULT_SPEED,
-    DOMAIN,
     LOGGER,
     SUBENTRY_VOICE,
     VOICE_TITLE,
@@ -30,25 +22,6 @@ from .protocol.aura_voices import CATALOGUE, DEFAULT_VOICE, default_voice
 
 # A failed voice list is asked for again at most this often.
 VOICES_RETRY_SECONDS = 600.0
-
-
-def account_of(data: Mapping[str, Any]) -> str:
-    """Return what identifies a Deepgram account: the project, or a self-hosted server."""
-    return str(data.get(CONF_PROJECT_ID) or data[CONF_SERVER])
-
-
-def has_voice(entry: ConfigEntry) -> bool:
-    """Whether the entry carries its account's voice."""
-    return any(sub.subentry_type == SUBENTRY_VOICE for sub in entry.subentries.values())
-
-
-def account_has_voice(hass: HomeAssistant, data: Mapping[str, Any]) -> bool:
-    """Whether any entry of the account of `data` already carries the voice."""
-    account = account_of(data)
-    return any(
-        has_voice(entry) and account_of(entry.data) == account
-        for entry in hass.config_entries.async_entries(DOMAIN)
-    )
 
 
 def voice_subentry(hass: HomeAssistant) -> ConfigSubentryData:
