@@ -110,14 +110,16 @@ function dialog(page) {
 
 /** The open dialog's visible box, which the screenshots are cropped to. */
 function dialogSurface(page) {
-  return page.locator("ha-dialog[open] .mdc-dialog__surface").last();
+  // An mdc dialog up to Home Assistant 2026.10, a Web Awesome one (a <dialog>) after.
+  return page.locator("ha-dialog[open] .mdc-dialog__surface, ha-dialog[open] dialog[part~='dialog']").last();
 }
 
 /**
  * Screenshot the open dialog (or `area`): `until` crops it below that element,
- * `reach` extends it down to an element that hangs out of it (an open list).
+ * `reach` extends it down to an element that hangs out of it (an open list), at
+ * most to `reachLimit`; `clip` gives the area in the page outright.
  */
-async function shoot(page, name, { area = dialogSurface(page), until, reach, clip: fixed } = {}) {
+async function shoot(page, name, { area = dialogSurface(page), until, reach, reachLimit, clip: fixed } = {}) {
   await area.waitFor({ state: "visible" });
   await page.waitForTimeout(600); // Let ripples and transitions settle.
   const file = path.join(OUT_DIR, `${name}.png`);
@@ -128,7 +130,13 @@ async function shoot(page, name, { area = dialogSurface(page), until, reach, cli
   }
   if (reach) {
     const last = await reach.boundingBox();
-    clip.height = Math.max(clip.height, last.y + last.height + 16 - clip.y);
+    // A list longer than the window is cut where the window ends, as a user sees it.
+    const bottom = Math.min(
+      last.y + last.height + 16,
+      page.viewportSize().height,
+      reachLimit ?? Number.POSITIVE_INFINITY,
+    );
+    clip.height = Math.max(clip.height, bottom - clip.y);
   }
   await page.screenshot({ path: file, clip, animations: "disabled", caret: "hide" });
   taken.push(`${name}.png`);
@@ -141,6 +149,27 @@ async function waitForHomeAssistant(page, url) {
     const root = document.querySelector("home-assistant");
     return root?.hass?.connected && root.hass.states;
   });
+}
+
+/**
+ * A drop-down field: a combobox up to Home Assistant 2026.10, a picker field that
+ * opens a menu after.
+ */
+function picker(scope, name) {
+  return scope
+    .getByRole("combobox", { name })
+    .or(scope.locator(`ha-picker-field[aria-label="${name}"]`))
+    .first();
+}
+
+/** An item of the open drop-down list: an option up to 2026.10, a menu item after. */
+function listItem(page, name, exact = false) {
+  return page.getByRole("option", { name, exact }).or(page.getByRole("menuitem", { name, exact })).first();
+}
+
+/** A search field: labelled up to Home Assistant 2026.10, with a placeholder after. */
+function searchField(page, text) {
+  return page.getByLabel(text).or(page.getByPlaceholder(text)).first();
 }
 
 async function submit(page) {
@@ -168,7 +197,7 @@ async function addIntegration(page) {
   await waitForHomeAssistant(page, "/config/integrations/dashboard");
   await confirmHttpSettings(page);
   await page.getByRole("button", { name: "Add integration" }).click();
-  await page.getByLabel("Search for a brand name").fill("Deepgram");
+  await searchField(page, "Search for a brand name").fill("Deepgram");
   const item = page.locator("ha-integration-list-item", { hasText: "Deepgram" }).first();
   await item.waitFor();
   await shoot(page, "add-integration", { until: item });
@@ -179,8 +208,15 @@ async function addIntegration(page) {
   await page.getByRole("heading", { name: "Server", exact: true }).click();
   // The server list takes a custom item: open it, type the URL, pick it.
   await dialog(page).getByText("default", { exact: true }).click();
-  await page.getByLabel("Search | Add custom item").fill(DEEPGRAM_URL);
-  await page.keyboard.press("Enter");
+  await searchField(page, "Search | Add custom item").fill(DEEPGRAM_URL);
+  await page.waitForTimeout(600);
+  // Up to 2026.10 Enter takes the typed URL; after, the list offers it as an item.
+  const offered = page.locator("wa-popover[open]").getByText(DEEPGRAM_URL).first();
+  if (await offered.count()) {
+    await offered.click();
+  } else {
+    await page.keyboard.press("Enter");
+  }
   await dialog(page).getByText(DEEPGRAM_URL, { exact: true }).waitFor();
   await shoot(page, "config-flow-user");
 
@@ -190,12 +226,12 @@ async function addIntegration(page) {
 
   await apiKey.fill(API_KEY);
   await submit(page);
-  await page.getByRole("combobox", { name: "Language" }).waitFor();
+  await picker(page, "Language").waitFor();
   await shoot(page, "config-flow-language");
 
   await submit(page);
-  // "Device created", or "Devices created" when the voice comes with the entry.
-  await dialog(page).getByText(/Devices? created/).filter({ visible: true }).first().waitFor();
+  // "Device(s) created" up to Home Assistant 2026.10, "Name and assign" after.
+  await dialog(page).getByText(/Devices? created|Name and assign/).filter({ visible: true }).first().waitFor();
   await shoot(page, "config-flow-created");
   await dialog(page).getByRole("button", { name: /finish/i }).click();
 
@@ -249,7 +285,7 @@ async function startFromAccountMenu(page, name) {
 async function voiceAdd(page) {
   await integrationPage(page);
   await startFromAccountMenu(page, "Add a voice");
-  await dialog(page).getByRole("combobox", { name: "Voice" }).waitFor();
+  await picker(dialog(page), "Voice").waitFor();
   await shoot(page, "voice-add");
   await closeDialog(page);
 }
@@ -261,13 +297,14 @@ async function sttSettingReconfigure(page) {
   const setting = page.locator("ha-config-sub-entry-row").filter({ hasText: "Speech-to-text" }).first();
   const gear = setting.getByRole("button", { name: /reconfigure/i });
   await ((await gear.count()) ? gear.first() : setting.locator("ha-icon-button").first()).click();
-  await dialog(page).getByRole("combobox", { name: "Model" }).waitFor();
+  await picker(dialog(page), "Model").waitFor();
   await shoot(page, "stt-setting-reconfigure-1");
   await submit(page);
-  await dialog(page).getByRole("combobox", { name: "Language" }).waitFor();
+  await picker(dialog(page), "Language").waitFor();
   await shoot(page, "stt-setting-reconfigure-2");
   await submit(page);
-  await dialog(page).getByText("The speech-to-text setting has been changed.").waitFor();
+  // The setting's own message up to Home Assistant 2026.10, a generic one after.
+  await dialog(page).getByText(/setting has been changed|Reconfiguration was successful/).waitFor();
   await dialog(page).getByRole("button", { name: /finish|close|ok/i }).first().click();
   await page.setViewportSize(VIEWPORT);
 }
@@ -308,7 +345,7 @@ async function assistPipeline(page, entityId) {
 /** Pick an option of a drop-down list and wait until the list has closed. */
 async function choose(page, combobox, name) {
   await combobox.click();
-  const option = page.getByRole("option", { name, exact: true });
+  const option = listItem(page, name, true);
   await option.waitFor();
   await page.waitForTimeout(400); // A click while the list still opens leaves it open.
   await option.click();
@@ -319,8 +356,8 @@ async function choose(page, combobox, name) {
 
 /** In the open assistant, choose the Deepgram voice and show the voices it offers. */
 async function assistVoice(page) {
-  await choose(page, dialog(page).getByRole("combobox", { name: "Text-to-speech" }), "Deepgram Aura-2");
-  const voice = dialog(page).getByRole("combobox", { name: "Voice" });
+  await choose(page, picker(dialog(page), "Text-to-speech"), "Deepgram Aura-2");
+  const voice = picker(dialog(page), "Voice");
   await choose(page, voice, VOICE);
 
   // The list opens downward only where more room is below the picker than above:
@@ -328,22 +365,41 @@ async function assistVoice(page) {
   // Text-to-speech section with the list of voices under it.
   await page.locator("ha-dialog[open]").last().evaluate((element) => {
     element.style.setProperty("--vertical-align-dialog", "flex-start");
-    element.style.setProperty("--mdc-dialog-max-height", "640px");
+    element.style.setProperty("--dialog-surface-margin-top", "16px");
+    element.style.setProperty("--mdc-dialog-max-height", "640px"); // Up to 2026.10.
+    element.style.setProperty("--ha-dialog-max-height", "640px"); // After.
   });
-  await page.locator("ha-dialog[open] .mdc-dialog__content").last().evaluate((element) => {
-    element.scrollTop = element.scrollHeight;
-  });
+  // A resize makes the Web Awesome dialog (2026.11+) lay itself out again with these.
+  await page.setViewportSize({ width: VIEWPORT.width, height: VIEWPORT.height - 1 });
   await page.waitForTimeout(600);
-  const picker = await voice.boundingBox();
-  const below = Math.max(picker.y + 8, VOICE_LIST_HEIGHT);
+  // The scrolling content: an mdc dialog's up to 2026.10, a Web Awesome dialog's body after.
+  await page
+    .locator("ha-dialog[open] .mdc-dialog__content, ha-dialog[open] [part~='body']")
+    .last()
+    .evaluate((element) => {
+      element.scrollTop = element.scrollHeight;
+    });
+  await page.waitForTimeout(600);
+  const voiceBox = await voice.boundingBox();
+  const below = Math.max(voiceBox.y + 8, VOICE_LIST_HEIGHT);
   await page.setViewportSize({
     width: VIEWPORT.width,
-    height: Math.ceil(picker.y + picker.height + below),
+    height: Math.ceil(voiceBox.y + voiceBox.height + below),
   });
   await voice.click();
-  const list = page.locator(".mdc-menu-surface--open").filter({ visible: true }).last();
-  await page.getByRole("option", { name: VOICE }).waitFor();
-  await shoot(page, "assist-voice", { reach: list });
+  // The open list: an mdc menu up to 2026.10, a menu after.
+  const list = page
+    .locator(".mdc-menu-surface--open")
+    .or(page.getByRole("menu"))
+    .filter({ visible: true })
+    .last();
+  await listItem(page, VOICE).waitFor();
+  await page.waitForTimeout(400);
+  const openedAt = await voice.boundingBox();
+  await shoot(page, "assist-voice", {
+    reach: list,
+    reachLimit: openedAt.y + openedAt.height + VOICE_LIST_HEIGHT,
+  });
 
   await page.keyboard.press("Escape");
   await page.setViewportSize(VIEWPORT);
