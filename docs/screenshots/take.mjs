@@ -3,8 +3,9 @@
 // Run by `scripts/screenshots` (tools/screenshots.py), which starts Home Assistant and
 // the local Deepgram-compatible server, onboards, and passes everything in the
 // environment. This script then does what a user does in the web UI: add the
-// integration (a wrong key first), open its options, open the Assist pipeline, choose
-// the Deepgram voice as its text-to-speech, and open the integration's page.
+// integration (a wrong key first), open the account's page with its subentries, open
+// the form that adds a voice, reconfigure the speech-to-text setting, open the Assist
+// pipeline and choose the Deepgram voice as its text-to-speech.
 //
 // Home Assistant fetches brand icons from brands.home-assistant.io, which is not
 // reachable here; the Deepgram icon is served from custom_components/deepgram/brand/
@@ -29,6 +30,9 @@ const WRONG_KEY = env("DEEPGRAM_WRONG_KEY");
 const STEP_TIMEOUT = 20_000;
 const VIEWPORT = { width: 1280, height: 2200 };
 const VOICE = "Thalia (American)";
+// The subentries' titles as the set-up names them.
+const SETTING_TITLE_PATTERN = /^Deepgram Nova-3/;
+const VOICE_TITLE_PATTERN = /^Deepgram Aura-2$/;
 // The voice list shows about this many CSS pixels of voices below the picker.
 const VOICE_LIST_HEIGHT = 440;
 const taken = [];
@@ -80,10 +84,11 @@ async function main() {
 
     try {
       const entityId = await addIntegration(page);
-      await optionsFlow(page);
+      await accountSubentries(page);
+      await voiceAdd(page);
+      await sttSettingReconfigure(page);
       await assistPipeline(page, entityId);
       await assistVoice(page);
-      await voiceSubentry(page);
     } catch (error) {
       const failure = process.env.FAILURE_SCREENSHOT;
       if (failure) {
@@ -105,25 +110,33 @@ function dialog(page) {
 
 /** The open dialog's visible box, which the screenshots are cropped to. */
 function dialogSurface(page) {
-  return page.locator("ha-dialog[open] .mdc-dialog__surface").last();
+  // An mdc dialog up to Home Assistant 2026.10, a Web Awesome one (a <dialog>) after.
+  return page.locator("ha-dialog[open] .mdc-dialog__surface, ha-dialog[open] dialog[part~='dialog']").last();
 }
 
 /**
  * Screenshot the open dialog (or `area`): `until` crops it below that element,
- * `reach` extends it down to an element that hangs out of it (an open list).
+ * `reach` extends it down to an element that hangs out of it (an open list), at
+ * most to `reachLimit`; `clip` gives the area in the page outright.
  */
-async function shoot(page, name, { area = dialogSurface(page), until, reach } = {}) {
+async function shoot(page, name, { area = dialogSurface(page), until, reach, reachLimit, clip: fixed } = {}) {
   await area.waitFor({ state: "visible" });
   await page.waitForTimeout(600); // Let ripples and transitions settle.
   const file = path.join(OUT_DIR, `${name}.png`);
-  const clip = await area.boundingBox();
+  const clip = fixed ?? (await area.boundingBox());
   if (until) {
     const last = await until.boundingBox();
     clip.height = Math.min(clip.height, last.y + last.height + 16 - clip.y);
   }
   if (reach) {
     const last = await reach.boundingBox();
-    clip.height = Math.max(clip.height, last.y + last.height + 16 - clip.y);
+    // A list longer than the window is cut where the window ends, as a user sees it.
+    const bottom = Math.min(
+      last.y + last.height + 16,
+      page.viewportSize().height,
+      reachLimit ?? Number.POSITIVE_INFINITY,
+    );
+    clip.height = Math.max(clip.height, bottom - clip.y);
   }
   await page.screenshot({ path: file, clip, animations: "disabled", caret: "hide" });
   taken.push(`${name}.png`);
@@ -138,14 +151,53 @@ async function waitForHomeAssistant(page, url) {
   });
 }
 
+/**
+ * A drop-down field: a combobox up to Home Assistant 2026.10, a picker field that
+ * opens a menu after.
+ */
+function picker(scope, name) {
+  return scope
+    .getByRole("combobox", { name })
+    .or(scope.locator(`ha-picker-field[aria-label="${name}"]`))
+    .first();
+}
+
+/** An item of the open drop-down list: an option up to 2026.10, a menu item after. */
+function listItem(page, name, exact = false) {
+  return page.getByRole("option", { name, exact }).or(page.getByRole("menuitem", { name, exact })).first();
+}
+
+/** A search field: labelled up to Home Assistant 2026.10, with a placeholder after. */
+function searchField(page, text) {
+  return page.getByLabel(text).or(page.getByPlaceholder(text)).first();
+}
+
 async function submit(page) {
   await dialog(page).getByRole("button", { name: "Submit" }).click();
 }
 
+/**
+ * Keep the HTTP settings of configuration.yaml: Home Assistant 2026.11+ asks to
+ * confirm new ones (a port other than 8123) once, in a dialog over every page.
+ */
+async function confirmHttpSettings(page) {
+  const pending = page.locator("dialog-http-pending-config");
+  const confirm = pending.getByRole("button", { name: "Confirm", exact: true });
+  try {
+    await confirm.waitFor({ timeout: 5_000 });
+  } catch {
+    return; // Older versions do not ask.
+  }
+  await confirm.click();
+  await confirm.waitFor({ state: "hidden" });
+  await page.waitForTimeout(400);
+}
+
 async function addIntegration(page) {
   await waitForHomeAssistant(page, "/config/integrations/dashboard");
+  await confirmHttpSettings(page);
   await page.getByRole("button", { name: "Add integration" }).click();
-  await page.getByLabel("Search for a brand name").fill("Deepgram");
+  await searchField(page, "Search for a brand name").fill("Deepgram");
   const item = page.locator("ha-integration-list-item", { hasText: "Deepgram" }).first();
   await item.waitFor();
   await shoot(page, "add-integration", { until: item });
@@ -155,9 +207,16 @@ async function addIntegration(page) {
   await apiKey.fill(WRONG_KEY);
   await page.getByRole("heading", { name: "Server", exact: true }).click();
   // The server list takes a custom item: open it, type the URL, pick it.
-  await dialog(page).getByText("Server URL").click();
-  await page.getByLabel("Search | Add custom item").fill(DEEPGRAM_URL);
-  await page.keyboard.press("Enter");
+  await dialog(page).getByText("default", { exact: true }).click();
+  await searchField(page, "Search | Add custom item").fill(DEEPGRAM_URL);
+  await page.waitForTimeout(600);
+  // Up to 2026.10 Enter takes the typed URL; after, the list offers it as an item.
+  const offered = page.locator("wa-popover[open]").getByText(DEEPGRAM_URL).first();
+  if (await offered.count()) {
+    await offered.click();
+  } else {
+    await page.keyboard.press("Enter");
+  }
   await dialog(page).getByText(DEEPGRAM_URL, { exact: true }).waitFor();
   await shoot(page, "config-flow-user");
 
@@ -167,12 +226,12 @@ async function addIntegration(page) {
 
   await apiKey.fill(API_KEY);
   await submit(page);
-  await page.getByRole("combobox", { name: "Language" }).waitFor();
+  await picker(page, "Language").waitFor();
   await shoot(page, "config-flow-language");
 
   await submit(page);
-  // "Device created", or "Devices created" when the voice comes with the entry.
-  await dialog(page).getByText(/Devices? created/).filter({ visible: true }).first().waitFor();
+  // "Device(s) created" up to Home Assistant 2026.10, "Name and assign" after.
+  await dialog(page).getByText(/Devices? created|Name and assign/).filter({ visible: true }).first().waitFor();
   await shoot(page, "config-flow-created");
   await dialog(page).getByRole("button", { name: /finish/i }).click();
 
@@ -182,28 +241,79 @@ async function addIntegration(page) {
   });
 }
 
-async function optionsFlow(page) {
+/** The integration's page, narrow enough to read, with the account's entry on it. */
+async function integrationPage(page) {
+  await page.setViewportSize({ width: 1024, height: VIEWPORT.height });
   await waitForHomeAssistant(page, "/config/integrations/integration/deepgram");
-  const configure = page.getByRole("button", { name: "Configure" });
-  try {
-    await configure.first().waitFor({ timeout: 5_000 });
-  } catch {
-    log("skipped the options flow: the Deepgram entry has no options flow (no Configure button)");
+  await page.getByText(SETTING_TITLE_PATTERN).first().waitFor();
+  await page.getByText(VOICE_TITLE_PATTERN).first().waitFor();
+}
+
+/** The account's entry with its subentries: the speech-to-text setting and the voice. */
+async function accountSubentries(page) {
+  await integrationPage(page);
+  const voice = page.getByText(VOICE_TITLE_PATTERN).first();
+  // The entries' section, under the integration's name and buttons.
+  const section = page.locator("div.section").filter({ has: voice }).first();
+  const header = page.getByRole("heading", { name: "Deepgram", exact: true }).first();
+  const top = await header.boundingBox();
+  const entries = await section.boundingBox();
+  await shoot(page, "account-subentries", {
+    area: section,
+    clip: {
+      x: entries.x - 16,
+      y: top.y - 24,
+      width: entries.width + 32,
+      height: entries.y + entries.height + 16 - (top.y - 24),
+    },
+  });
+}
+
+/** Open the account's menu (⋮) and start the subentry flow it names. */
+async function startFromAccountMenu(page, name) {
+  const direct = page.getByRole("button", { name, exact: true });
+  if (await direct.count()) {
+    await direct.first().click();
     return;
   }
-  await configure.first().click();
-  for (let step = 1; step <= 5; step += 1) {
-    await dialogSurface(page).waitFor();
-    const finish = dialog(page).getByRole("button", { name: /finish/i });
-    if (await finish.count()) {
-      await finish.click();
-      return;
-    }
-    await shoot(page, `options-flow-${step}`);
-    await submit(page);
-    await page.waitForTimeout(800);
-    if (!(await dialogSurface(page).isVisible())) return;
-  }
+  const entry = page.locator("ha-config-entry-row").first();
+  await entry.locator("ha-button-menu, ha-md-button-menu, ha-dropdown").last().click();
+  await page.getByRole("menuitem", { name }).first().click();
+}
+
+/** Add a voice: the voice subentry's form, closed without adding. */
+async function voiceAdd(page) {
+  await integrationPage(page);
+  await startFromAccountMenu(page, "Add a voice");
+  await picker(dialog(page), "Voice").waitFor();
+  await shoot(page, "voice-add");
+  await closeDialog(page);
+}
+
+/** Reconfigure the speech-to-text setting: the model, then its settings; saved unchanged. */
+async function sttSettingReconfigure(page) {
+  await integrationPage(page);
+  // The setting's row: its gear button reconfigures it.
+  const setting = page.locator("ha-config-sub-entry-row").filter({ hasText: "Speech-to-text" }).first();
+  const gear = setting.getByRole("button", { name: /reconfigure/i });
+  await ((await gear.count()) ? gear.first() : setting.locator("ha-icon-button").first()).click();
+  await picker(dialog(page), "Model").waitFor();
+  await shoot(page, "stt-setting-reconfigure-1");
+  await submit(page);
+  await picker(dialog(page), "Language").waitFor();
+  await shoot(page, "stt-setting-reconfigure-2");
+  await submit(page);
+  // The setting's own message up to Home Assistant 2026.10, a generic one after.
+  await dialog(page).getByText(/setting has been changed|Reconfiguration was successful/).waitFor();
+  await dialog(page).getByRole("button", { name: /finish|close|ok/i }).first().click();
+  await page.setViewportSize(VIEWPORT);
+}
+
+/** Close the open dialog with its close button (an X in its header). */
+async function closeDialog(page) {
+  await dialog(page).getByRole("button", { name: /close|dismiss/i }).first().click();
+  await dialogSurface(page).waitFor({ state: "hidden" }).catch(() => {});
+  await page.waitForTimeout(400);
 }
 
 async function assistPipeline(page, entityId) {
@@ -235,7 +345,7 @@ async function assistPipeline(page, entityId) {
 /** Pick an option of a drop-down list and wait until the list has closed. */
 async function choose(page, combobox, name) {
   await combobox.click();
-  const option = page.getByRole("option", { name, exact: true });
+  const option = listItem(page, name, true);
   await option.waitFor();
   await page.waitForTimeout(400); // A click while the list still opens leaves it open.
   await option.click();
@@ -246,8 +356,8 @@ async function choose(page, combobox, name) {
 
 /** In the open assistant, choose the Deepgram voice and show the voices it offers. */
 async function assistVoice(page) {
-  await choose(page, dialog(page).getByRole("combobox", { name: "Text-to-speech" }), "Deepgram Aura-2");
-  const voice = dialog(page).getByRole("combobox", { name: "Voice" });
+  await choose(page, picker(dialog(page), "Text-to-speech"), "Deepgram Aura-2");
+  const voice = picker(dialog(page), "Voice");
   await choose(page, voice, VOICE);
 
   // The list opens downward only where more room is below the picker than above:
@@ -255,58 +365,43 @@ async function assistVoice(page) {
   // Text-to-speech section with the list of voices under it.
   await page.locator("ha-dialog[open]").last().evaluate((element) => {
     element.style.setProperty("--vertical-align-dialog", "flex-start");
-    element.style.setProperty("--mdc-dialog-max-height", "640px");
+    element.style.setProperty("--dialog-surface-margin-top", "16px");
+    element.style.setProperty("--mdc-dialog-max-height", "640px"); // Up to 2026.10.
+    element.style.setProperty("--ha-dialog-max-height", "640px"); // After.
   });
-  await page.locator("ha-dialog[open] .mdc-dialog__content").last().evaluate((element) => {
-    element.scrollTop = element.scrollHeight;
-  });
+  // A resize makes the Web Awesome dialog (2026.11+) lay itself out again with these.
+  await page.setViewportSize({ width: VIEWPORT.width, height: VIEWPORT.height - 1 });
   await page.waitForTimeout(600);
-  const picker = await voice.boundingBox();
-  const below = Math.max(picker.y + 8, VOICE_LIST_HEIGHT);
+  // The scrolling content: an mdc dialog's up to 2026.10, a Web Awesome dialog's body after.
+  await page
+    .locator("ha-dialog[open] .mdc-dialog__content, ha-dialog[open] [part~='body']")
+    .last()
+    .evaluate((element) => {
+      element.scrollTop = element.scrollHeight;
+    });
+  await page.waitForTimeout(600);
+  const voiceBox = await voice.boundingBox();
+  const below = Math.max(voiceBox.y + 8, VOICE_LIST_HEIGHT);
   await page.setViewportSize({
     width: VIEWPORT.width,
-    height: Math.ceil(picker.y + picker.height + below),
+    height: Math.ceil(voiceBox.y + voiceBox.height + below),
   });
   await voice.click();
-  const list = page.locator(".mdc-menu-surface--open").filter({ visible: true }).last();
-  await page.getByRole("option", { name: VOICE }).waitFor();
-  await shoot(page, "assist-voice", { reach: list });
+  // The open list: an mdc menu up to 2026.10, a menu after.
+  const list = page
+    .locator(".mdc-menu-surface--open")
+    .or(page.getByRole("menu"))
+    .filter({ visible: true })
+    .last();
+  await listItem(page, VOICE).waitFor();
+  await page.waitForTimeout(400);
+  const openedAt = await voice.boundingBox();
+  await shoot(page, "assist-voice", {
+    reach: list,
+    reachLimit: openedAt.y + openedAt.height + VOICE_LIST_HEIGHT,
+  });
 
   await page.keyboard.press("Escape");
-  await page.setViewportSize(VIEWPORT);
-}
-
-/** The integration's page: the entry, and the account's voice as its subentry. */
-async function voiceSubentry(page) {
-  await page.setViewportSize({ width: 1024, height: VIEWPORT.height });
-  await waitForHomeAssistant(page, "/config/integrations/integration/deepgram");
-  const voice = page.getByText("Deepgram Aura-2", { exact: true }).first();
-  try {
-    await voice.waitFor({ timeout: 5_000 });
-  } catch {
-    log("skipped voice-subentry.png: the page shows no voice subentry");
-    return;
-  }
-  // The entries' section, under the integration's name and buttons.
-  const section = page.locator("div.section").filter({ has: voice }).first();
-  const header = page.getByRole("heading", { name: "Deepgram", exact: true }).first();
-  const top = await header.boundingBox();
-  const entries = await section.boundingBox();
-  const clip = {
-    x: entries.x - 16,
-    y: top.y - 24,
-    width: entries.width + 32,
-    height: entries.y + entries.height + 16 - (top.y - 24),
-  };
-  await page.waitForTimeout(600);
-  await page.screenshot({
-    path: path.join(OUT_DIR, "voice-subentry.png"),
-    clip,
-    animations: "disabled",
-    caret: "hide",
-  });
-  taken.push("voice-subentry.png");
-  log("took voice-subentry.png");
   await page.setViewportSize(VIEWPORT);
 }
 
