@@ -43,7 +43,6 @@ from .protocol import (
     TranscriptBuilder,
 )
 from .protocol.command_end import CommandEnd, is_unfinished
-from .protocol.languages_heard import LanguageAwareTranscript
 from .protocol.models import language_hints, language_query, languages_heard
 from .records import SessionRecord
 from .settings import StreamSettings
@@ -259,7 +258,7 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         if command_end is not None:
             audio = _counted(audio, command_end, decided)
         live = data.client.open_stream(audio, options)
-        transcript = LanguageAwareTranscript()
+        transcript = TranscriptBuilder()
         started = dt_util.utcnow()
         # When Deepgram alone ends commands, nothing else bounds the audio (Home
         # Assistant 2026.5+ runs no VAD then), so these timers end it if Deepgram
@@ -327,7 +326,7 @@ class DeepgramSpeechToTextEntity(SpeechToTextEntity):
         *,
         metadata: SpeechMetadata,
         live: LiveStream,
-        transcript: LanguageAwareTranscript,
+        transcript: TranscriptBuilder,
         result: SpeechResult,
         failure: Exception | None,
         started: datetime,

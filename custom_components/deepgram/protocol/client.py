@@ -93,12 +93,14 @@ class TranscriptBuilder:
 
     __slots__ = (
         "_deferred_end",
+        "_detected",
         "_finals",
         "_interim_end",
         "_open_turn",
         "audio_seconds",
         "heard_speech",
         "interim",
+        "languages_hinted",
         "request_id",
         "utterance_ended",
     )
@@ -117,6 +119,15 @@ class TranscriptBuilder:
         self.audio_seconds: float | None = None
         # Deepgram marked the end of an utterance that had words in it.
         self.utterance_ended = False
+        # Languages of the words (multilingual streams), first heard first.
+        self._detected: dict[str, None] = {}
+        # Deepgram's echo of the hints it took (normalised, "en-GB" as "en"); None: no echo.
+        self.languages_hinted: tuple[str, ...] | None = None
+
+    @property
+    def languages_detected(self) -> tuple[str, ...]:
+        """Return the languages detected in the stream's words, first heard first."""
+        return tuple(self._detected)
 
     def add(self, message: ServerMessage) -> bool:
         """Take one message; return True when the text so far changed."""
@@ -129,6 +140,10 @@ class TranscriptBuilder:
         if not isinstance(message, Results | Metadata | TurnInfo):
             return False
         self.request_id = self.request_id or message.request_id
+        if isinstance(message, Results | TurnInfo):
+            self._detected.update(dict.fromkeys(message.languages))
+            if message.languages_hinted is not None:
+                self.languages_hinted = message.languages_hinted
         if isinstance(message, Metadata):
             self.audio_seconds = message.duration
             return False
