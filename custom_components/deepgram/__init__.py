@@ -28,14 +28,18 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_SERVER, CONF_VOICE, DOMAIN, LOGGER, SUBENTRY_STT, SUBENTRY_VOICE
-from .health import MODEL_UNAVAILABLE, VOICE_UNAVAILABLE, ServiceHealth, delete_issues
+from .health import (
+    MODEL_NOT_LISTED,
+    MODEL_UNAVAILABLE,
+    VOICE_UNAVAILABLE,
+    ServiceHealth,
+    delete_issues,
+)
 from .keyterms import HomeKeyterms
 from .migration import async_migrate_integration, migrate_entry
 from .model_list import (
-    async_clear_unlisted_model,
     async_listed_voices,
     async_model_list,
-    async_report_unlisted_model,
 )
 from .protocol import (
     DEFAULT_SERVER,
@@ -132,9 +136,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> 
     for subentry in entry.subentries.values():
         if subentry.subentry_type == SUBENTRY_STT:
             settings = _offered_settings(subentry, health, models)
-            async_report_unlisted_model(
-                hass, entry.entry_id, subentry.subentry_id, subentry.title, settings.model, models
-            )
+            _report_unlisted_model(health, subentry, settings.model, models)
             keyterms = HomeKeyterms(
                 hass, settings.custom_keyterms, from_home=settings.home_keyterms
             )
@@ -211,6 +213,21 @@ def _offered_settings(
     return settings
 
 
+def _report_unlisted_model(
+    health: ServiceHealth, subentry: ConfigSubentry, model: str, models: ModelList
+) -> None:
+    """Raise a Repairs issue when the server's own list lacks the setting's model; else clear it.
+
+    The model stays in use: Deepgram may still serve it for a while. The built-in
+    table, used when the list cannot be had, decides nothing.
+    """
+    if not models.live or models.offers(model):
+        health.setting_available(MODEL_NOT_LISTED, subentry.subentry_id)
+        return
+    LOGGER.warning("%s: the server no longer lists the model %s", subentry.title, model)
+    health.setting_unavailable(MODEL_NOT_LISTED, subentry, {"model": model})
+
+
 def _check_voices(entry: DeepgramConfigEntry) -> None:
     """Raise a Repairs issue for each voice Deepgram's list lacks; clear it for the others.
 
@@ -250,8 +267,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) ->
 async def async_remove_entry(hass: HomeAssistant, entry: DeepgramConfigEntry) -> None:
     """Take the account's Repairs issues, and those of its settings and voices, away with it."""
     delete_issues(hass, entry.entry_id, entry.subentries)
-    for subentry_id in entry.subentries:
-        async_clear_unlisted_model(hass, subentry_id)
 
 
 __all__ = ["AnswerRecord", "DeepgramConfigEntry", "DeepgramData", "SessionRecord"]

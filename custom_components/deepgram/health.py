@@ -34,8 +34,10 @@ LIMITS_URL = "https://developers.deepgram.com/reference/api-rate-limits"
 # Issues about a stored setting Deepgram no longer offers; each has a fix flow.
 MODEL_UNAVAILABLE = "model_unavailable"
 VOICE_UNAVAILABLE = "voice_unavailable"
+# A model the server's own list no longer has; it stays in use meanwhile.
+MODEL_NOT_LISTED = "model_not_listed"
 ACCOUNT_ISSUE_KINDS = ("out_of_credits", "rate_limited")
-SETTING_ISSUE_KINDS = (MODEL_UNAVAILABLE, VOICE_UNAVAILABLE)
+SETTING_ISSUE_KINDS = (MODEL_UNAVAILABLE, VOICE_UNAVAILABLE, MODEL_NOT_LISTED)
 
 
 def issue_id(kind: str, owner_id: str) -> str:

@@ -14,8 +14,7 @@ from typing import Any, Final
 
 import aiohttp
 
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.core import HomeAssistant
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, LOGGER
@@ -27,7 +26,6 @@ from .protocol.model_list import BUILT_IN_MODELS, ModelList, fetch_model_list, p
 MODEL_LIST_MAX_AGE: Final = 300.0
 MODEL_LIST_TIMEOUT: Final = 8.0
 # The Repairs issue of an entry whose stored model the server no longer lists.
-MODEL_NOT_LISTED: Final = "model_not_listed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,40 +77,3 @@ async def async_listed_voices(
 ) -> list[Voice]:
     """Return the Aura-2 voices of the server's model list (the same fetch as the models)."""
     return parse_models(await async_model_document(hass, session, server, api_key))
-
-
-@callback
-def async_report_unlisted_model(  # noqa: PLR0913, PLR0917 - the setting, its account, the list
-    hass: HomeAssistant,
-    entry_id: str,
-    subentry_id: str,
-    title: str,
-    model: str,
-    models: ModelList,
-) -> None:
-    """Raise a Repairs issue when the server's list lacks a setting's model; else clear it.
-
-    The model stays in use: Deepgram may still serve it for a while. The built-in
-    table, used when the list cannot be had, decides nothing.
-    """
-    issue_id = f"{MODEL_NOT_LISTED}_{subentry_id}"
-    if not models.live or models.offers(model):
-        async_clear_unlisted_model(hass, subentry_id)
-        return
-    LOGGER.warning("%s: the server no longer lists the model %s", title, model)
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        issue_id,
-        is_fixable=True,
-        data={"entry_id": entry_id, "subentry_id": subentry_id},
-        severity=ir.IssueSeverity.WARNING,
-        translation_key=MODEL_NOT_LISTED,
-        translation_placeholders={"title": title, "model": model},
-    )
-
-
-@callback
-def async_clear_unlisted_model(hass: HomeAssistant, subentry_id: str) -> None:
-    """Remove a setting's issue about an unlisted model, if there is one."""
-    ir.async_delete_issue(hass, DOMAIN, f"{MODEL_NOT_LISTED}_{subentry_id}")

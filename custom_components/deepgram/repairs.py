@@ -12,8 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult
 
 from .const import CONF_LANGUAGE, CONF_MODEL, CONF_VOICE
-from .health import MODEL_UNAVAILABLE
-from .model_list import MODEL_NOT_LISTED
+from .health import MODEL_NOT_LISTED, MODEL_UNAVAILABLE
 from .protocol.aura_voices import CATALOGUE, default_voice
 from .protocol.models import model_label
 from .settings import StreamSettings
